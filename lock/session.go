@@ -1,0 +1,167 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Reasons a session or lease ends. Callers tell them apart with errors.Is.
+var (
+	ErrSessionExpired  = errors.New("zookeeper session expired")
+	ErrSessionReplaced = errors.New("zookeeper session replaced by a new one")
+	ErrNodeGone        = errors.New("lock node is gone")
+	ErrNotOwner        = errors.New("lock node is owned by another session")
+	ErrLeaseDeadline   = errors.New("lease deadline reached without a successful renewal")
+)
+
+// SessionConfig says how to reach ZooKeeper.
+type SessionConfig struct {
+	Servers        []string
+	Chroot         string        // prefixed to every path; "" for none
+	SessionTimeout time.Duration // requested; the server may grant less
+	Logger         *slog.Logger
+}
+
+// Session is one ZooKeeper session. It is single-use: once the session is
+// expired or replaced (go-zookeeper silently opens a new one after an expiry)
+// Lost is closed and the Session must be closed and dialled again.
+type Session struct {
+	conn   *zk.Conn
+	chroot string
+	log    *slog.Logger
+
+	mu          sync.Mutex
+	id          int64         // the session this object stands for; 0 until established
+	negotiated  time.Duration // the smallest timeout any server granted this session
+	established chan struct{}
+	lost        chan struct{}
+	lostErr     error
+	closeOnce   sync.Once
+}
+
+// Dial connects and waits until a session is established, logging while it
+// waits; it gives up only when ctx ends. go-zookeeper retries the servers in
+// turn, pausing a second after each round.
+func Dial(ctx context.Context, cfg SessionConfig) (*Session, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Session{chroot: cfg.Chroot, log: log, established: make(chan struct{}), lost: make(chan struct{})}
+	conn, events, err := zk.Connect(cfg.Servers, cfg.SessionTimeout,
+		zk.WithDialer(handshakeDialer(s.onHandshake)),
+		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false))
+	if err != nil {
+		return nil, fmt.Errorf("connect to zookeeper %s: %w", strings.Join(cfg.Servers, ","), err)
+	}
+	s.conn = conn
+	go s.watchEvents(events)
+
+	start := time.Now()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.established:
+			log.Info("zookeeper session established", "session", fmt.Sprintf("0x%x", s.ID()),
+				"server", conn.Server(), "negotiated_timeout", s.NegotiatedTimeout())
+			return s, nil
+		case <-ctx.Done():
+			s.Close()
+			return nil, fmt.Errorf("connect to zookeeper %s: %w", strings.Join(cfg.Servers, ","), ctx.Err())
+		case <-tick.C:
+			log.Warn("waiting for zookeeper", "servers", strings.Join(cfg.Servers, ","),
+				"state", conn.State().String(), "waited", time.Since(start).Round(time.Second))
+		}
+	}
+}
+
+// onHandshake sees every connect response. The first names our session; a
+// different ID later means the old session is gone.
+func (s *Session) onHandshake(timeout time.Duration, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.id == 0:
+		s.id, s.negotiated = id, timeout
+		close(s.established)
+	case id != s.id:
+		s.markLostLocked(ErrSessionReplaced)
+	case timeout < s.negotiated:
+		s.negotiated = timeout
+	}
+}
+
+func (s *Session) watchEvents(events <-chan zk.Event) {
+	for ev := range events {
+		if ev.Type != zk.EventSession {
+			continue
+		}
+		switch ev.State {
+		case zk.StateExpired:
+			s.mu.Lock()
+			s.markLostLocked(ErrSessionExpired)
+			s.mu.Unlock()
+		case zk.StateDisconnected:
+			s.log.Warn("disconnected from zookeeper", "server", ev.Server)
+		case zk.StateHasSession:
+			s.log.Debug("connected to zookeeper", "server", ev.Server)
+		}
+	}
+}
+
+func (s *Session) markLostLocked(err error) {
+	if s.lostErr != nil {
+		return
+	}
+	s.lostErr = err
+	close(s.lost)
+	s.log.Warn("zookeeper session lost", "session", fmt.Sprintf("0x%x", s.id), "cause", err)
+}
+
+// ID returns the session ID.
+func (s *Session) ID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
+
+// NegotiatedTimeout returns the smallest session timeout any server granted.
+func (s *Session) NegotiatedTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.negotiated
+}
+
+// Lost is closed when the session expired or was replaced.
+func (s *Session) Lost() <-chan struct{} { return s.lost }
+
+// Err says why Lost was closed, or nil.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lostErr
+}
+
+// Close ends the session; ZooKeeper deletes its ephemeral nodes at once.
+func (s *Session) Close() {
+	s.closeOnce.Do(s.conn.Close)
+}
+
+// abs maps a path in the chroot to a path on the server.
+func (s *Session) abs(p string) string { return s.chroot + p }
+
+// zkLogger sends go-zookeeper's own messages to debug level: zkfence logs the
+// state changes that matter itself.
+type zkLogger struct{ log *slog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	l.log.Debug("zk: " + fmt.Sprintf(format, args...))
+}
