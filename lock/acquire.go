@@ -29,6 +29,9 @@ type AcquireOptions struct {
 type Held struct {
 	Node  string // full path of our lock node on the server
 	Token int64  // the node's czxid: grows with every acquisition, ensemble-wide
+	// Confirmed is a time taken before the requests that showed we hold the
+	// lock were sent: the lease counts from it.
+	Confirmed time.Time
 }
 
 // Acquire queues on the lock and returns once this session holds it.
@@ -63,6 +66,7 @@ func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, e
 		if err := s.alive(ctx); err != nil {
 			return Held{}, err
 		}
+		sent := time.Now()
 		token, waiting, watch, err := s.tryHold(dir, name)
 		if retryable(err) {
 			if err := s.sleep(ctx, opt.retries); err != nil {
@@ -74,7 +78,7 @@ func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, e
 			return Held{}, fmt.Errorf("lock %s: %w", opt.Path, err)
 		}
 		if watch == nil {
-			return Held{Node: node, Token: token}, nil
+			return Held{Node: node, Token: token, Confirmed: sent}, nil
 		}
 		if opt.OnWait != nil {
 			opt.OnWait(waiting)

@@ -33,7 +33,7 @@ type SessionConfig struct {
 // expired or replaced (go-zookeeper silently opens a new one after an expiry)
 // Lost is closed and the Session must be closed and dialled again.
 type Session struct {
-	conn   *zk.Conn
+	conn   zkConn
 	chroot string
 	log    *slog.Logger
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zkfence's demo, tests and benchmarks use, when
+# they are missing. Idempotent: with everything present it changes nothing.
+set -euo pipefail
+
+packages=(
+  zookeeper            # ZooKeeper 3.8, started by the test harness on loopback ports
+  default-jre-headless # the JVM ZooKeeper runs on
+  postgresql-15        # the demo's database, and the clean-shutdown tests
+  mariadb-server       # MariaDB 10.11 for the clean-shutdown tests
+  tini dumb-init       # the init processes zkfence is compared with
+  util-linux           # unshare, for PID-namespace tests
+  procps psmisc        # ps, pkill
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing Debian packages: ${missing[*]}; run as root or install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Keep package scripts from starting system services: the tests start their own.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
