@@ -47,9 +47,9 @@ type Lease struct {
 type leaseDeps struct {
 	clock  clock.Clock
 	budget func() Budget
-	renew  func() error  // one renewal request; nil on success
-	loss   <-chan error  // immediate reasons to end
-	start  time.Time     // send time of the request that confirmed the lock
+	renew  func() error // one renewal request; nil on success
+	loss   <-chan error // immediate reasons to end
+	start  time.Time    // send time of the request that confirmed the lock
 	log    *slog.Logger
 	// observe, if set, sees every renewal once the lease has applied it:
 	// its send time, round trip and outcome (for metrics, and for tests).

@@ -35,7 +35,7 @@ func newLeaseHarness(t *testing.T, budget func() Budget) *leaseHarness {
 		loss:    h.loss,
 		observe: func(_ time.Time, _ time.Duration, err error) { h.seen <- err },
 		start:   h.clk.Now(),
-		log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Cleanup(h.lease.stop)
 	h.settle()

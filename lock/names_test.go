@@ -17,7 +17,7 @@ func TestParseContender(t *testing.T) {
 		{"x-lock-0000000003", true, 3},
 		{"2b1c3d4e5f60718293a4b5c6d7e8f901__lock__0000000012", true, 12},
 		{"leases", false, 0},
-		{"_c_abc-lock-12", false, 0},        // not 10 digits
+		{"_c_abc-lock-12", false, 0},         // not 10 digits
 		{"_c_abc-lock-00000000x1", false, 0}, // not a number
 		{"__lock__", false, 0},
 	}
