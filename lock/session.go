@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -43,6 +44,7 @@ type Session struct {
 	established chan struct{}
 	lost        chan struct{}
 	lostErr     error
+	closing     atomic.Bool
 	closeOnce   sync.Once
 }
 
@@ -110,6 +112,9 @@ func (s *Session) watchEvents(events <-chan zk.Event) {
 			s.markLostLocked(ErrSessionExpired)
 			s.mu.Unlock()
 		case zk.StateDisconnected:
+			if s.closing.Load() {
+				continue
+			}
 			s.log.Warn("disconnected from zookeeper", "server", ev.Server)
 		case zk.StateHasSession:
 			s.log.Debug("connected to zookeeper", "server", ev.Server)
@@ -152,6 +157,7 @@ func (s *Session) Err() error {
 
 // Close ends the session; ZooKeeper deletes its ephemeral nodes at once.
 func (s *Session) Close() {
+	s.closing.Store(true)
 	s.closeOnce.Do(s.conn.Close)
 }
 

@@ -4,6 +4,7 @@
 # first is stopped the way `docker stop` does it (SIGTERM to zkfence); the
 # second takes over, with the rows the first wrote. A timeline is printed.
 set -euo pipefail
+[ -n "${DEMO_DEBUG:-}" ] && set -x
 cd "$(dirname "$0")/.."
 
 ZKFENCE=${ZKFENCE:-$PWD/bin/zkfence}
@@ -13,11 +14,15 @@ chmod 755 "$work"
 timeline=$work/timeline
 pids=()
 
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  sleep 1
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+cleanup() { # newest first: the wrappers release their lock before ZooKeeper stops
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[i]}
+    kill -TERM "$p" 2>/dev/null || continue
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  [ -n "${DEMO_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -66,17 +71,17 @@ event "initdb done: $data"
 pgport=$(free_port)
 wrapped() { # name: start a zkfence-wrapped postgres, logging to $work/name.log
   TZ=UTC "$ZKFENCE" run --zk "$zk" --lock "$lock" \
-    --session-timeout 6s --zk-tick-time 500ms --zk-sync-limit 2 --heartbeat 500ms \
+    --session-timeout 8s --zk-tick-time 500ms --zk-sync-limit 2 --heartbeat 500ms \
     --stop-signal INT --signal-map TERM:INT --stop-grace 1s --user postgres \
     -- "$PGBIN/postgres" -D "$data" -p "$pgport" -k "$work/sock" -c listen_addresses= \
-    > "$work/$1.out" 2> >(sed -u "s/^time=\([^ ]*\) /\1 $1 /" >> "$timeline") &
+    > "$work/$1.out" 2> "$work/$1.err" &
   pids+=($!)
-  eval "${1}_pid=$!"
+  eval "${1//-/_}_pid=$!"
 }
 psql_() { runuser -u postgres -- psql -h "$work/sock" -p "$pgport" -d postgres -At "$@"; }
 wait_serving() {
   for _ in $(seq 100); do psql_ -c 'select 1' > /dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "postgres did not come up; logs in $work" >&2; cat "$timeline" >&2; return 1
+  echo "postgres did not come up:" >&2; tail -n 20 "$work"/*.err >&2; return 1
 }
 
 wrapped node-a
@@ -100,9 +105,12 @@ rows=$(psql_ -c "select count(*) from orders")
 event "node-b serves; orders has $rows rows"
 if [ "$rows" != 1000 ]; then echo "DEMO FAILED: expected 1000 rows, got $rows" >&2; exit 1; fi
 
+for node in node-a node-b; do # zkfence's own log lines join the timeline
+  sed -n "s/^time=\([^ ]*\) level=[A-Z]* /\1 $node /p" "$work/$node.err" >> "$timeline"
+done
 echo
 echo "Timeline (ms from the first event; node-a/node-b lines are zkfence's own logs):"
-sort "$timeline" | awk '
+sort -s -k1,1 "$timeline" | awk '
   function ms(t,  h, m, s) { split(substr(t, 12, 12), a, ":"); return (a[1]*3600 + a[2]*60 + a[3]) * 1000 }
   NR == 1 { t0 = ms($1) }
   { line = $0; sub(/^[^ ]+ [^ ]+ /, "", line); printf "%8.0f ms  %-7s %s\n", ms($1) - t0, $2, line }'

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/runner"
+	"github.com/zkfence/zkfence/supervise"
+)
+
+// errQuiet marks an error already reported to the user.
+var errQuiet = errors.New("already reported")
+
+// errRefused marks bad input found by the command line itself.
+var errRefused = errors.New("refused")
+
+// refused formats an error for bad input (exit code RefusedConfig).
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errRefused}, args...)...)
+}
+
+// exitCodeOf maps the error a command returned to the process exit code.
+func exitCodeOf(err error) int {
+	var child *runner.ChildExit
+	var intr *runner.Interrupted
+	switch {
+	case err == nil:
+		return exitcode.OK
+	case errors.As(err, &child):
+		return child.Code
+	case errors.As(err, &intr):
+		return exitcode.SignalBase + int(intr.Signal)
+	case errors.Is(err, errRefused), errors.Is(err, runner.ErrRefused), isUsageError(err):
+		return exitcode.RefusedConfig
+	case errors.Is(err, runner.ErrLockLost):
+		return exitcode.LockLost
+	case errors.Is(err, supervise.ErrNotFound):
+		return exitcode.NotFound
+	case errors.Is(err, supervise.ErrNotExecutable):
+		return exitcode.CannotExecute
+	}
+	return exitcode.Internal
+}
+
+// exitCodeHelp is appended to `zkfence help`.
+const exitCodeHelp = `
+EXIT CODES:
+   0-255   the child's own exit code, when it exits by itself
+   128+N   the child died of signal N (or zkfence was stopped by signal N before the child started)
+   126     the command could not be executed
+   127     the command was not found
+   78      refused configuration: bad flags or an unsafe timing budget; nothing was started
+   90      lock lost: the ZooKeeper lease ended; the child was stopped
+   91      mount lost: a guarded mount failed its live probe; the child was stopped
+   92      fenced: the volume names a newer holder; the child was stopped
+   93      storage refused before start (not a mount, fsck failed, ...)
+   94      restore failed
+   99      internal error
+`

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/zkfence/zkfence/lock"
+)
+
+// env names the environment variable of a flag: --stop-grace is ZKFENCE_STOP_GRACE.
+func env(flag string) []string {
+	return []string{"ZKFENCE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
+
+// zkFlags are shared by every command that talks to ZooKeeper.
+func zkFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "zk", EnvVars: env("zk"), Required: true,
+			Usage: "ZooKeeper servers, `host:port[,host:port...][/chroot]`"},
+		&cli.StringFlag{Name: "lock", EnvVars: env("lock"), Required: true,
+			Usage: "lock `path` in ZooKeeper, one per service (e.g. /zkfence/orders-db)"},
+		&cli.DurationFlag{Name: "session-timeout", EnvVars: env("session-timeout"), Value: 30 * time.Second,
+			Usage: "requested ZooKeeper session timeout T; the server may grant less and zkfence uses what it grants"},
+	}
+}
+
+// logFlags choose the log format and level.
+func logFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-format", EnvVars: env("log-format"), Value: "text", Usage: "`text` or json"},
+		&cli.StringFlag{Name: "log-level", EnvVars: env("log-level"), Value: "info", Usage: "debug, info, warn or error"},
+	}
+}
+
+// newLogger builds the logger the flags ask for; logs go to stderr so that
+// the child's stdout stays its own.
+func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return nil, refused("--log-level %q: want debug, info, warn or error", c.String("log-level"))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.String("log-format") {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, refused("--log-format %q: want text or json", c.String("log-format"))
+}
+
+// sessionConfig reads --zk and --session-timeout.
+func sessionConfig(c *cli.Context, log *slog.Logger) (lock.SessionConfig, error) {
+	servers, chroot, err := lock.ParseConnectString(c.String("zk"))
+	if err != nil {
+		return lock.SessionConfig{}, refused("--zk: %v", err)
+	}
+	if err := lock.ValidateLockPath(c.String("lock")); err != nil {
+		return lock.SessionConfig{}, refused("--lock: %v", err)
+	}
+	t := c.Duration("session-timeout")
+	if t <= 0 {
+		return lock.SessionConfig{}, refused("--session-timeout must be positive, got %s", t)
+	}
+	return lock.SessionConfig{Servers: servers, Chroot: chroot, SessionTimeout: t, Logger: log}, nil
+}

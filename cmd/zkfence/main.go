@@ -1,0 +1,51 @@
+// Command zkfence is a ZooKeeper-fenced entrypoint for stateful processes.
+//
+// Each command lives in its own file and only turns flags into a
+// configuration, calls the library, and returns an error. Only main calls
+// os.Exit, after every command's cleanup has run (STYLE.md, practice 5).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/runner"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(runApp(os.Args))
+}
+
+// runApp runs the command line and returns the process exit code.
+func runApp(args []string) int {
+	app := &cli.App{
+		Name:    "zkfence",
+		Usage:   "a ZooKeeper-fenced entrypoint for stateful processes",
+		Version: version,
+		// Errors are mapped to exit codes here, not inside cli.Run.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			runCommand(),
+			statusCommand(),
+			versionCommand(),
+		},
+		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
+	}
+	err := app.Run(args)
+	if err == nil {
+		return exitcode.OK
+	}
+	code := exitCodeOf(err)
+	var child *runner.ChildExit
+	if !errors.Is(err, errQuiet) && !errors.As(err, &child) { // a child's own exit is not zkfence's error
+		fmt.Fprintf(os.Stderr, "zkfence: %v\n", err)
+	}
+	return code
+}

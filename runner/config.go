@@ -1,0 +1,66 @@
+package runner
+
+import (
+	"fmt"
+	"log/slog"
+	"syscall"
+	"time"
+
+	"github.com/zkfence/zkfence/internal/clock"
+	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/supervise"
+)
+
+// Config is everything a run needs; the command line builds it from flags.
+type Config struct {
+	ZK       lock.SessionConfig
+	LockPath string
+	// Budget holds the configured timings; its SessionTimeout is the
+	// requested one and is replaced by the negotiated one once connected.
+	// StopTime is derived: StopGrace + supervise.KillWait.
+	Budget     lock.Budget
+	StopSignal syscall.Signal
+	StopGrace  time.Duration
+	SignalMap  supervise.SignalMap
+	Command    []string
+	User       string
+	Group      string
+	Version    string
+
+	Logger *slog.Logger
+	Clock  clock.Clock
+}
+
+// StopTime is K: the grace plus the time allowed to confirm the kill.
+func (c *Config) StopTime() time.Duration { return c.StopGrace + supervise.KillWait }
+
+// Validate refuses configurations that cannot be run safely (I7). It checks
+// the budget with the requested session timeout; after connecting it is
+// checked again with the negotiated one.
+func (c *Config) Validate() error {
+	if len(c.Command) == 0 {
+		return fmt.Errorf("%w: no command given (zkfence run [flags] -- COMMAND [ARGS...])", ErrRefused)
+	}
+	if len(c.ZK.Servers) == 0 {
+		return fmt.Errorf("%w: no ZooKeeper servers (--zk)", ErrRefused)
+	}
+	if err := lock.ValidateLockPath(c.LockPath); err != nil {
+		return fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	if c.StopGrace <= 0 {
+		return fmt.Errorf("%w: --stop-grace must be positive, got %s", ErrRefused, c.StopGrace)
+	}
+	b := c.budget(c.ZK.SessionTimeout)
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	return nil
+}
+
+// budget returns the configured budget with session timeout t.
+func (c *Config) budget(t time.Duration) lock.Budget {
+	b := c.Budget
+	b.SessionTimeout = t
+	b.StopTime = c.StopTime()
+	return b
+}

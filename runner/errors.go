@@ -1,0 +1,29 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// Why a run ended, other than by the child's own exit. The command line maps
+// each to a documented exit code (package exitcode).
+var (
+	ErrRefused     = errors.New("refused configuration")
+	ErrLockLost    = errors.New("lock lost")
+	ErrStopFailed  = errors.New("child tree not confirmed dead")
+	ErrNotAcquired = errors.New("lock not acquired")
+)
+
+// ChildExit reports a child that ended by itself with a non-zero code (128+N
+// for signal N). A child that exits 0 makes Run return nil.
+type ChildExit struct{ Code int }
+
+func (e *ChildExit) Error() string { return fmt.Sprintf("child exited with code %d", e.Code) }
+
+// Interrupted reports a run stopped by a signal before its child started.
+type Interrupted struct{ Signal syscall.Signal }
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("stopped by %v while waiting for the lock", e.Signal)
+}
