@@ -50,6 +50,11 @@ func (c *Config) Validate() error {
 	if c.StopGrace <= 0 {
 		return fmt.Errorf("%w: --stop-grace must be positive, got %s", ErrRefused, c.StopGrace)
 	}
+	if c.User != "" || c.Group != "" {
+		if _, err := supervise.LookupUser(c.User, c.Group); err != nil {
+			return fmt.Errorf("%w: %v", ErrRefused, err)
+		}
+	}
 	b := c.budget(c.ZK.SessionTimeout)
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
