@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// fastFlags: T 6s, tickTime 200ms, syncLimit 2, h 200ms, grace 500ms. The
+// stop begins 2.23s after the last renewal; the child is dead by 3.73s.
+var fastFlags = []string{
+	"--session-timeout", "6s", "--zk-tick-time", "200ms", "--zk-sync-limit", "2",
+	"--heartbeat", "200ms", "--stop-grace", "500ms", "--log-format", "json",
+}
+
+// wrapper is one running `zkfence run` whose JSON log is parsed as it comes.
+type wrapper struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	logs []logLine
+	done chan struct{}
+}
+
+type logLine struct {
+	Time time.Time `json:"time"`
+	Msg  string    `json:"msg"`
+}
+
+func startWrapper(bin, zk, lock string, env []string, child ...string) (*wrapper, error) {
+	args := append([]string{"run", "--zk", zk, "--lock", lock}, fastFlags...)
+	w := &wrapper{cmd: exec.Command(bin, append(append(args, "--"), child...)...), done: make(chan struct{})}
+	w.cmd.Env = append(os.Environ(), env...)
+	stderr, err := w.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var l logLine
+			if json.Unmarshal(sc.Bytes(), &l) == nil {
+				w.mu.Lock()
+				w.logs = append(w.logs, l)
+				w.mu.Unlock()
+			}
+		}
+		w.cmd.Wait()
+		close(w.done)
+	}()
+	return w, nil
+}
+
+// waitLog returns the time of the first log line with message msg.
+func (w *wrapper) waitLog(msg string, d time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		for _, l := range w.logs {
+			if l.Msg == msg {
+				w.mu.Unlock()
+				return l.Time, nil
+			}
+		}
+		w.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Time{}, fmt.Errorf("no %q log line within %v", msg, d)
+}
+
+// stop ends the wrapper, politely first.
+func (w *wrapper) stop() {
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		w.cmd.Process.Kill()
+		<-w.done
+	}
+}
+
+// readNanos waits for a file holding `date +%s%N` and returns the instant.
+func readNanos(path string, d time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && strings.HasSuffix(string(b), "\n") {
+			ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("%s: %w", path, err)
+			}
+			return time.Unix(0, ns), nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Time{}, fmt.Errorf("%s not written within %v", path, d)
+}
