@@ -20,7 +20,7 @@ func env(flag string) []string {
 func zkFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "zk", EnvVars: env("zk"), Required: true,
-			Usage: "ZooKeeper servers, `host:port[,host:port...][/chroot]`"},
+			Usage: "ZooKeeper `servers`: host:port[,host:port...][/chroot]"},
 		&cli.StringFlag{Name: "lock", EnvVars: env("lock"), Required: true,
 			Usage: "lock `path` in ZooKeeper, one per service (e.g. /zkfence/orders-db)"},
 		&cli.DurationFlag{Name: "session-timeout", EnvVars: env("session-timeout"), Value: 30 * time.Second,
