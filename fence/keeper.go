@@ -1,0 +1,118 @@
+package fence
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zkfence/zkfence/internal/clock"
+)
+
+// Keeper refreshes our heartbeat on every guarded volume while the child
+// runs, and reads each record back first: a newer token, another holder or
+// an unreadable record ends it (Lost), and the child must be stopped.
+type Keeper struct {
+	roots []string
+	claim Claim
+	clock clock.Clock
+	log   *slog.Logger
+	valid func() bool // false once our lease is overdue: never write then
+
+	mu   sync.Mutex
+	err  error
+	lost chan struct{}
+	quit chan struct{}
+	done chan struct{}
+}
+
+// Keep starts the heartbeat every interval. valid reports whether our lease
+// still holds; a heartbeat is never written once it does not.
+func Keep(roots []string, c Claim, interval time.Duration, valid func() bool, clk clock.Clock, log *slog.Logger) *Keeper {
+	k := &Keeper{roots: roots, claim: c, clock: clk, log: log, valid: valid,
+		lost: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
+	go k.loop(interval)
+	return k
+}
+
+func (k *Keeper) loop(interval time.Duration) {
+	defer close(k.done)
+	t := k.clock.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-k.quit:
+			return
+		case <-t.C():
+		}
+		for _, root := range k.roots {
+			if err := k.beat(root); err != nil {
+				k.mu.Lock()
+				k.err = err
+				k.mu.Unlock()
+				close(k.lost)
+				return
+			}
+		}
+		t.Reset(interval)
+	}
+}
+
+// beat checks the record on root and refreshes our heartbeat.
+func (k *Keeper) beat(root string) error {
+	r, err := Read(root)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrFenced, err)
+	}
+	if r.Token != k.claim.Token || r.Holder != k.claim.Holder || r.Service != k.claim.Service {
+		return fmt.Errorf("%w: %s now names token %d held by %s (ours: %d)", ErrFenced, root, r.Token, r.Holder, k.claim.Token)
+	}
+	if !k.valid() {
+		return nil // the run loop is stopping the child; leave the record alone
+	}
+	r.Heartbeat = k.clock.Now().UTC()
+	if err := Write(root, r); err != nil {
+		return fmt.Errorf("%w: %v", ErrFenced, err)
+	}
+	return nil
+}
+
+// Lost is closed when the record says we are no longer the holder.
+func (k *Keeper) Lost() <-chan struct{} { return k.lost }
+
+// Err says why Lost was closed.
+func (k *Keeper) Err() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.err
+}
+
+// Stop ends the heartbeats.
+func (k *Keeper) Stop() {
+	select {
+	case <-k.quit:
+	default:
+		close(k.quit)
+	}
+	<-k.done
+}
+
+// Release marks every record that is still ours as released, so that the
+// next holder need not wait out the lock-delay. Call it only once the child
+// tree is confirmed dead.
+func (k *Keeper) Release() error {
+	k.Stop()
+	var first error
+	for _, root := range k.roots {
+		r, err := Read(root)
+		if err != nil || r.Token != k.claim.Token || r.Holder != k.claim.Holder {
+			continue // not ours any more: leave it
+		}
+		r.Released = true
+		r.Heartbeat = k.clock.Now().UTC()
+		if err := Write(root, r); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
