@@ -45,7 +45,7 @@ func Acquire(ctx context.Context, root string, c Claim, clk clock.Clock, log *sl
 		}
 		if prev.Token > c.Token {
 			return fmt.Errorf("%w: %s holds token %d, newer than ours (%d): ZooKeeper's state was reset or rolled "+
-				"back, or another ensemble guards this volume; refusing to start", ErrRefused, root, prev.Token, c.Token)
+				"back, or another ensemble guards this volume; refusing to start", ErrFenced, root, prev.Token, c.Token)
 		}
 		wait := remaining(prev, c, clk.Now())
 		if wait <= 0 {

@@ -37,9 +37,10 @@ const (
 	File = "fence.json"
 )
 
-// ErrFenced is wrapped by every error that means "another holder owns this
-// volume now" (exit code Fenced). ErrRefused is wrapped by errors that refuse
-// the start (ownership, token rollback).
+// ErrFenced is wrapped by every error that means "a newer holder owns this
+// volume" (exit code Fenced), at start or while running. ErrRefused is
+// wrapped by errors that refuse the start for ownership (exit code
+// StorageRefused).
 var (
 	ErrFenced  = errors.New("fenced")
 	ErrRefused = errors.New("volume refused")

@@ -35,6 +35,7 @@ func runApp(args []string) int {
 			runCommand(),
 			statusCommand(),
 			versionCommand(),
+			marathonCommand(),
 		},
 		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
 	}
