@@ -1,0 +1,169 @@
+package supervise
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Spec describes the child to start.
+type Spec struct {
+	// Argv[0] is looked up in PATH (of Env if it sets PATH, else the wrapper's;
+	// /bin:/usr/bin if neither does, as execvp).
+	Argv []string
+	// Env is the child's whole environment (the caller adds ZKFENCE_*). When a
+	// key repeats, the last value wins.
+	Env []string
+	// Dir is the working directory; "" inherits the wrapper's.
+	Dir string
+	// User (name or numeric uid) and Group (name or numeric gid) are optional;
+	// see LookupUser. With either set the child gets HOME, USER and LOGNAME.
+	User  string
+	Group string
+	// SignalMap translates what Forward sends; nil is identity.
+	SignalMap SignalMap
+}
+
+// Child is the supervised main child and, through it, its whole tree.
+//
+// Only one Child may be live in a process at a time (S6): Start refuses a
+// second one until Stop has returned nil for the first.
+type Child struct {
+	pid  int
+	smap SignalMap
+	tty  bool // the child's group was made the terminal's foreground group
+
+	mu     sync.Mutex // held across every wait4 and every signal by pid (S2)
+	status syscall.WaitStatus
+	reaped bool
+	done   chan struct{} // closed by the reaper once the main child is reaped
+
+	sigchld    chan os.Signal
+	quit       chan struct{} // closed by Stop to end the reaper
+	reaperDone chan struct{} // closed when the reaper has ended
+
+	stopMu   sync.Mutex // one Stop at a time
+	finished bool       // Stop confirmed the tree gone and ended the reaper
+}
+
+// active is set while a Child is live (S6).
+var active atomic.Bool
+
+// Start starts the child in its own process group with stdin, stdout and
+// stderr inherited untouched and, when stdin is a terminal whose foreground
+// group is the wrapper's, makes the child's group the terminal's foreground
+// group (the terminal is handed back when the child exits). It makes the
+// wrapper a child subreaper unless it is PID 1, and starts the reaper.
+//
+// The child gets SIGKILL if the wrapper's thread that started it dies
+// (PR_SET_PDEATHSIG), so that a crashed wrapper that is not PID 1 does not
+// leave a database running without its lock. Do not call Start from a
+// goroutine locked to its OS thread that may exit while locked.
+//
+// Errors wrap ErrNotFound (exit 127), ErrNotExecutable (exit 126), ErrBadUser
+// or ErrBusy; see ExitCodeOf.
+func Start(spec Spec) (*Child, error) {
+	path, attr, tty, err := prepare(spec)
+	if err != nil {
+		return nil, err
+	}
+	if !active.CompareAndSwap(false, true) {
+		return nil, ErrBusy
+	}
+	if err := BecomeSubreaper(); err != nil {
+		active.Store(false)
+		return nil, err
+	}
+	c := &Child{
+		smap:       spec.SignalMap,
+		tty:        tty,
+		done:       make(chan struct{}),
+		sigchld:    make(chan os.Signal, 1),
+		quit:       make(chan struct{}),
+		reaperDone: make(chan struct{}),
+	}
+	// Ask for SIGCHLD before the fork so that an early exit is not missed;
+	// the reaper starts only once c.pid is known, so it cannot discard the
+	// main child's status.
+	signal.Notify(c.sigchld, syscall.SIGCHLD)
+	pid, err := syscall.ForkExec(path, spec.Argv, attr)
+	if err != nil {
+		signal.Stop(c.sigchld)
+		active.Store(false)
+		return nil, execErr(path, err)
+	}
+	c.pid = pid
+	go c.reap()
+	return c, nil
+}
+
+// prepare resolves everything Start needs before the fork: the user, the
+// environment, the command's path and the terminal.
+func prepare(spec Spec) (string, *syscall.ProcAttr, bool, error) {
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return "", nil, false, &pathError{"", ErrNotFound, syscall.ENOENT}
+	}
+	if spec.Dir != "" {
+		if fi, err := os.Stat(spec.Dir); err != nil {
+			return "", nil, false, fmt.Errorf("working directory: %w", err)
+		} else if !fi.IsDir() {
+			return "", nil, false, fmt.Errorf("working directory %s: %w", spec.Dir, syscall.ENOTDIR)
+		}
+	}
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	env := dedupEnv(spec.Env)
+	if spec.User != "" || spec.Group != "" {
+		id, err := LookupUser(spec.User, spec.Group)
+		if err != nil {
+			return "", nil, false, err
+		}
+		sys.Credential = &syscall.Credential{Uid: id.Uid, Gid: id.Gid, Groups: id.Groups}
+		env = envFor(env, id)
+	}
+	path, err := lookPath(spec.Argv[0], env, spec.Dir)
+	if err != nil {
+		return "", nil, false, err
+	}
+	tty := foregroundTTY(0)
+	if tty {
+		sys.Foreground, sys.Ctty = true, 0 // Ctty is the child's fd 0
+	}
+	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: env, Files: []uintptr{0, 1, 2}, Sys: sys}
+	return path, attr, tty, nil
+}
+
+// Pid is the main child's process id, which is also its process group id.
+func (c *Child) Pid() int { return c.pid }
+
+// Done is closed once the main child has exited and was reaped.
+func (c *Child) Done() <-chan struct{} { return c.done }
+
+// ExitCode is valid after Done: the child's exit code, or 128+N when it died
+// of signal N. Before Done it is -1.
+func (c *Child) ExitCode() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.reaped {
+		return -1
+	}
+	return exitCodeOfStatus(c.status)
+}
+
+// Forward sends sig, translated by the SignalMap, to the child's process
+// group. It is a no-op after Done (S2) and for signals that are not a
+// syscall.Signal.
+func (c *Child) Forward(sig os.Signal) {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return
+	}
+	s = c.smap.Translate(s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.reaped {
+		_ = syscall.Kill(-c.pid, s) // ESRCH: the whole group has just exited
+	}
+}

@@ -1,0 +1,5 @@
+package supervise
+
+import "testing"
+
+func TestZZLeak(t *testing.T) { go func() { select {} }() }
