@@ -97,19 +97,25 @@ func (k *Keeper) Stop() {
 	<-k.done
 }
 
-// Release marks every record that is still ours as released, so that the
-// next holder need not wait out the lock-delay. Call it only once the child
-// tree is confirmed dead.
+// Release stops the heartbeats and marks every record that is still ours as
+// released (see the package function Release).
 func (k *Keeper) Release() error {
 	k.Stop()
+	return Release(k.roots, k.claim, k.clock.Now())
+}
+
+// Release marks every record on roots that is still ours as released, so
+// that the next holder need not wait out the lock-delay. Call it only once
+// the child tree is confirmed dead, or when no child was started.
+func Release(roots []string, c Claim, now time.Time) error {
 	var first error
-	for _, root := range k.roots {
+	for _, root := range roots {
 		r, err := Read(root)
-		if err != nil || r.Token != k.claim.Token || r.Holder != k.claim.Holder {
+		if err != nil || r.Token != c.Token || r.Holder != c.Holder {
 			continue // not ours any more: leave it
 		}
 		r.Released = true
-		r.Heartbeat = k.clock.Now().UTC()
+		r.Heartbeat = now.UTC()
 		if err := Write(root, r); err != nil && first == nil {
 			first = err
 		}

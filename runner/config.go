@@ -27,6 +27,12 @@ type Config struct {
 	Group      string
 	Version    string
 
+	// Optional phases, in the order they run with the lock held.
+	Storage  Storage      // nil: no guarded storage
+	Fence    *FenceConfig // nil: no fence record (needs Storage)
+	Restorer Restorer     // nil: no restore
+	Backups  Backups      // nil: no scheduled backups
+
 	Logger *slog.Logger
 	Clock  clock.Clock
 }
@@ -46,6 +52,9 @@ func (c *Config) Validate() error {
 	}
 	if err := lock.ValidateLockPath(c.LockPath); err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	if c.Fence != nil && c.Storage == nil {
+		return fmt.Errorf("%w: the fence record lives on guarded volumes: give --mount", ErrRefused)
 	}
 	if c.StopGrace <= 0 {
 		return fmt.Errorf("%w: --stop-grace must be positive, got %s", ErrRefused, c.StopGrace)

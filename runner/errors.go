@@ -7,7 +7,8 @@ import (
 )
 
 // Why a run ended, other than by the child's own exit. The command line maps
-// each to a documented exit code (package exitcode).
+// each to a documented exit code (package exitcode). Errors of the storage,
+// fence and restore packages pass through wrapped, with their own sentinels.
 var (
 	ErrRefused     = errors.New("refused configuration")
 	ErrLockLost    = errors.New("lock lost")
@@ -25,5 +26,5 @@ func (e *ChildExit) Error() string { return fmt.Sprintf("child exited with code 
 type Interrupted struct{ Signal syscall.Signal }
 
 func (e *Interrupted) Error() string {
-	return fmt.Sprintf("stopped by %v while waiting for the lock", e.Signal)
+	return fmt.Sprintf("stopped by %v before the child started", e.Signal)
 }

@@ -1,0 +1,109 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/supervise"
+)
+
+// startChild starts the one child of this run, if the lease still holds.
+func (r *run) startChild() (*supervise.Child, error) {
+	if r.lease.Overdue() || isClosed(r.lease.Lost()) {
+		return nil, fmt.Errorf("%w before the child started: %v", ErrLockLost, r.lease.Err())
+	}
+	env := append(childEnv(os.Environ()),
+		fmt.Sprintf("ZKFENCE_TOKEN=%d", r.lease.Token()),
+		"ZKFENCE_LOCK_NODE="+r.lease.Node(),
+		"ZKFENCE_HOLDER="+lock.Self(r.cfg.Version).String(),
+	)
+	child, err := supervise.Start(supervise.Spec{
+		Argv: r.cfg.Command, Env: env, User: r.cfg.User, Group: r.cfg.Group, SignalMap: r.cfg.SignalMap,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", r.cfg.Command[0], err)
+	}
+	r.log.Info("child started", "pid", child.Pid(), "command", strings.Join(r.cfg.Command, " "), "token", r.lease.Token())
+	return child, nil
+}
+
+// childEnv drops zkfence's own configuration (which may hold credentials)
+// from the environment the child inherits.
+func childEnv(environ []string) []string {
+	out := environ[:0:0]
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "ZKFENCE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// stop stops the child tree, with SIGKILL early enough that it is confirmed
+// dead by deadline. A tree that survives (a process stuck in uninterruptible
+// I/O on a dead mount) is tried again as long as our lease holds: the lock
+// is not given up while something of the child may still write.
+func (r *run) stop(child *supervise.Child, deadline time.Time) error {
+	policy := supervise.StopPolicy{Signal: r.cfg.StopSignal, Grace: r.cfg.StopGrace}
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := child.Stop(ctx, policy)
+		cancel()
+		if err == nil {
+			r.childDead = true
+			return nil
+		}
+		if r.lease.Overdue() || isClosed(r.lease.Lost()) {
+			return err
+		}
+		r.log.Error("child tree NOT confirmed dead; holding the lock and trying again", "err", err)
+		time.Sleep(time.Second)
+		deadline = time.Now().Add(r.cfg.StopTime())
+	}
+}
+
+// stopOnLoss stops the child because cause (lease, mount or fence) says it
+// may no longer run, and returns cause.
+func (r *run) stopOnLoss(child *supervise.Child, cause error) error {
+	killBy := r.lease.KillBy()
+	r.log.Warn("stopping the child", "cause", cause, "pid", child.Pid(),
+		"kill_by_in", time.Until(killBy).Round(time.Millisecond))
+	if err := r.stop(child, killBy); err != nil {
+		r.log.Error("child tree NOT confirmed dead by the lease deadline", "err", err)
+		return errors.Join(cause, fmt.Errorf("%w: %v", ErrStopFailed, err))
+	}
+	r.log.Info("child stopped", "margin_to_kill_by", time.Until(killBy).Round(time.Millisecond))
+	return cause
+}
+
+// childExited stops whatever the child left behind (daemonized
+// grandchildren) and passes the child's code on; cleanup then releases the
+// lock at once.
+func (r *run) childExited(child *supervise.Child) error {
+	code := child.ExitCode()
+	r.log.Info("child exited", "pid", child.Pid(), "code", code)
+	if err := r.stop(child, r.lease.KillBy()); err != nil {
+		r.log.Error("descendants of the child NOT confirmed dead", "err", err)
+	}
+	if code == 0 {
+		return nil
+	}
+	return &ChildExit{Code: code}
+}
+
+// fenceValid is what the fence keeper asks before each heartbeat.
+func (r *run) fenceValid() bool { return !r.lease.Overdue() && !isClosed(r.lease.Lost()) }
+
+// startKeeper starts the heartbeat on the fence records.
+func (r *run) startKeeper() {
+	if r.claim == nil {
+		return
+	}
+	r.keeper = fence.Keep(r.guarded.Roots(), *r.claim, r.cfg.Budget.Heartbeat, r.fenceValid, r.cfg.Clock, r.log)
+}
