@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/runner"
 	"github.com/zkfence/zkfence/supervise"
 )
@@ -35,6 +36,10 @@ func exitCodeOf(err error) int {
 		return exitcode.RefusedConfig
 	case errors.Is(err, runner.ErrLockLost):
 		return exitcode.LockLost
+	case errors.Is(err, fence.ErrFenced):
+		return exitcode.Fenced
+	case errors.Is(err, fence.ErrRefused):
+		return exitcode.StorageRefused
 	case errors.Is(err, supervise.ErrNotFound):
 		return exitcode.NotFound
 	case errors.Is(err, supervise.ErrNotExecutable):
