@@ -20,7 +20,7 @@ type Waiting struct {
 type AcquireOptions struct {
 	Path    string        // lock path, relative to the chroot
 	Data    []byte        // stored in our node: who holds it (see Holder)
-	ACL     []zk.ACL      // nil: open ACL
+	ACL     []zk.ACL      // nil: the session's (see Credentials.ACL)
 	OnWait  func(Waiting) // called each time our predecessor changes; may be nil
 	retries time.Duration // pause between retries of a failed request; 0: 200ms
 }
@@ -46,12 +46,13 @@ func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, e
 		opt.retries = 200 * time.Millisecond
 	}
 	if opt.ACL == nil {
-		opt.ACL = zk.WorldACL(zk.PermAll)
+		opt.ACL = s.creds.ACL()
 	}
 	dir := s.abs(opt.Path)
 	if err := s.ensurePath(ctx, dir, opt); err != nil {
 		return Held{}, err
 	}
+	s.checkPathACL(dir)
 	name, err := s.createProtected(ctx, dir, opt)
 	if err != nil {
 		return Held{}, err

@@ -13,6 +13,7 @@ type zkConn interface {
 	Get(path string) ([]byte, *zk.Stat, error)
 	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
 	Delete(path string, version int32) error
+	GetACL(path string) ([]zk.ACL, *zk.Stat, error)
 	SessionID() int64
 	Server() string
 	State() zk.State

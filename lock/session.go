@@ -27,6 +27,7 @@ type SessionConfig struct {
 	Servers        []string
 	Chroot         string        // prefixed to every path; "" for none
 	SessionTimeout time.Duration // requested; the server may grant less
+	Credentials    Credentials   // digest credentials; zero: none (open ACL)
 	Logger         *slog.Logger
 }
 
@@ -36,6 +37,7 @@ type SessionConfig struct {
 type Session struct {
 	conn   zkConn
 	chroot string
+	creds  Credentials
 	log    *slog.Logger
 
 	mu          sync.Mutex
@@ -56,7 +58,7 @@ func Dial(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Session{chroot: cfg.Chroot, log: log, established: make(chan struct{}), lost: make(chan struct{})}
+	s := &Session{chroot: cfg.Chroot, creds: cfg.Credentials, log: log, established: make(chan struct{}), lost: make(chan struct{})}
 	conn, events, err := zk.Connect(cfg.Servers, cfg.SessionTimeout,
 		zk.WithDialer(handshakeDialer(s.onHandshake)),
 		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false))
@@ -72,6 +74,10 @@ func Dial(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	for {
 		select {
 		case <-s.established:
+			if err := s.authenticate(conn); err != nil {
+				s.Close()
+				return nil, err
+			}
 			log.Info("zookeeper session established", "session", fmt.Sprintf("0x%x", s.ID()),
 				"server", conn.Server(), "negotiated_timeout", s.NegotiatedTimeout())
 			return s, nil
@@ -83,6 +89,18 @@ func Dial(ctx context.Context, cfg SessionConfig) (*Session, error) {
 				"state", conn.State().String(), "waited", time.Since(start).Round(time.Second))
 		}
 	}
+}
+
+// authenticate adds the digest credentials; go-zookeeper sends them again
+// after every reconnect.
+func (s *Session) authenticate(conn *zk.Conn) error {
+	if s.creds.User == "" {
+		return nil
+	}
+	if err := conn.AddAuth("digest", []byte(s.creds.User+":"+s.creds.Password)); err != nil {
+		return fmt.Errorf("zookeeper authentication as %s: %w", s.creds.User, err)
+	}
+	return nil
 }
 
 // onHandshake sees every connect response. The first names our session; a

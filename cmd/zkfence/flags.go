@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"log/slog"
 	"strings"
 	"time"
@@ -25,7 +26,39 @@ func zkFlags() []cli.Flag {
 			Usage: "lock `path` in ZooKeeper, one per service (e.g. /zkfence/orders-db)"},
 		&cli.DurationFlag{Name: "session-timeout", EnvVars: env("session-timeout"), Value: 30 * time.Second,
 			Usage: "requested ZooKeeper session timeout T; the server may grant less and zkfence uses what it grants"},
+		&cli.StringFlag{Name: "zk-auth-file", EnvVars: env("zk-auth-file"),
+			Usage: "`file` holding ZooKeeper digest credentials user:password (or set ZKFENCE_ZK_AUTH); " +
+				"lock nodes then get an ACL that only this user may change"},
 	}
+}
+
+// zkAuthEnv carries credentials without putting them on the command line.
+const zkAuthEnv = "ZKFENCE_ZK_AUTH"
+
+// credentials reads --zk-auth-file or ZKFENCE_ZK_AUTH; never both.
+func credentials(c *cli.Context) (lock.Credentials, error) {
+	file, inline := c.String("zk-auth-file"), os.Getenv(zkAuthEnv)
+	switch {
+	case file != "" && inline != "":
+		return lock.Credentials{}, refused("give ZooKeeper credentials with --zk-auth-file or %s, not both", zkAuthEnv)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return lock.Credentials{}, refused("--zk-auth-file: %v", err)
+		}
+		creds, err := lock.ParseCredentials(string(data))
+		if err != nil {
+			return lock.Credentials{}, refused("--zk-auth-file %s: %v", file, err)
+		}
+		return creds, nil
+	case inline != "":
+		creds, err := lock.ParseCredentials(inline)
+		if err != nil {
+			return lock.Credentials{}, refused("%s: %v", zkAuthEnv, err)
+		}
+		return creds, nil
+	}
+	return lock.Credentials{}, nil
 }
 
 // logFlags choose the log format and level.
@@ -66,5 +99,9 @@ func sessionConfig(c *cli.Context, log *slog.Logger) (lock.SessionConfig, error)
 	if t <= 0 {
 		return lock.SessionConfig{}, refused("--session-timeout must be positive, got %s", t)
 	}
-	return lock.SessionConfig{Servers: servers, Chroot: chroot, SessionTimeout: t, Logger: log}, nil
+	creds, err := credentials(c)
+	if err != nil {
+		return lock.SessionConfig{}, err
+	}
+	return lock.SessionConfig{Servers: servers, Chroot: chroot, SessionTimeout: t, Credentials: creds, Logger: log}, nil
 }
