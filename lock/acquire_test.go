@@ -25,7 +25,7 @@ func TestAcquireQueuesAndHandsOver(t *testing.T) {
 	if w.Ahead != 1 || "/"+w.Predecessor != ha.Node[len(a.abs(p)):] {
 		t.Fatalf("waiting %+v, want 1 ahead watching %s", w, ha.Node)
 	}
-	lease := a.NewLease(ha, fastBudget, realClock(), ha.Confirmed)
+	lease := a.NewLease(ha, fastBudget, realClock(), ha.Confirmed, nil)
 	if err := a.Release(context.Background(), lease); err != nil {
 		t.Fatal(err)
 	}

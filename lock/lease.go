@@ -57,8 +57,10 @@ type leaseDeps struct {
 }
 
 // NewLease starts the lease of a lock this session holds. start is a time
-// taken before the request that confirmed the lock was sent.
-func (s *Session) NewLease(held Held, b Budget, clk clock.Clock, start time.Time) *Lease {
+// taken before the request that confirmed the lock was sent. observe, if not
+// nil, sees every renewal (for metrics).
+func (s *Session) NewLease(held Held, b Budget, clk clock.Clock, start time.Time,
+	observe func(sent time.Time, rtt time.Duration, err error)) *Lease {
 	loss := make(chan error, 2)
 	l := startLease(held, leaseDeps{
 		clock: clk,
@@ -67,10 +69,11 @@ func (s *Session) NewLease(held Held, b Budget, clk clock.Clock, start time.Time
 			b.SessionTimeout = s.NegotiatedTimeout()
 			return b
 		},
-		renew: func() error { return s.renew(held.Node) },
-		loss:  loss,
-		start: start,
-		log:   s.log,
+		renew:   func() error { return s.renew(held.Node) },
+		loss:    loss,
+		start:   start,
+		log:     s.log,
+		observe: observe,
 	})
 	go func() {
 		select {

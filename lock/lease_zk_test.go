@@ -20,7 +20,7 @@ func TestLeaseEndsWhenTheNodeIsDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := s.NewLease(h, Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond}, realClock(), h.Confirmed)
+	l := s.NewLease(h, Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond}, realClock(), h.Confirmed, nil)
 	defer l.stop()
 	other := dial(t, server.Addr(), 4*time.Second)
 	if err := other.conn.Delete(h.Node, -1); err != nil {
@@ -50,7 +50,7 @@ func TestNegotiatedTimeoutBelowRequested(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := Budget{SessionTimeout: 10 * time.Second, TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond}
-	l := s.NewLease(h, b, realClock(), h.Confirmed)
+	l := s.NewLease(h, b, realClock(), h.Confirmed, nil)
 	want := b
 	want.SessionTimeout = 4 * time.Second
 	if got := l.KillBy().Sub(l.StopBy()) + l.StopBy().Sub(h.Confirmed); got > want.KillBy()+time.Second {
@@ -71,7 +71,7 @@ func TestLeaseEndsBeforeTheSessionExpiresWhenCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 300 * time.Millisecond}
-	l := s.NewLease(h, b, realClock(), h.Confirmed)
+	l := s.NewLease(h, b, realClock(), h.Confirmed, nil)
 	defer l.stop()
 	time.Sleep(600 * time.Millisecond) // a few renewals
 	proxy.Blackhole()

@@ -30,6 +30,7 @@ func (r *run) startChild() (*supervise.Child, error) {
 		return nil, fmt.Errorf("start %s: %w", r.cfg.Command[0], err)
 	}
 	r.log.Info("child started", "pid", child.Pid(), "command", strings.Join(r.cfg.Command, " "), "token", r.lease.Token())
+	r.cfg.Health.ChildStarted(child.Pid())
 	return child, nil
 }
 
@@ -68,9 +69,10 @@ func (r *run) stop(child *supervise.Child, deadline time.Time) error {
 	}
 }
 
-// stopOnLoss stops the child because cause (lease, mount or fence) says it
-// may no longer run, and returns cause.
-func (r *run) stopOnLoss(child *supervise.Child, cause error) error {
+// stopOnLoss stops the child because cause (kind "lock", "mount" or
+// "fenced") says it may no longer run, and returns cause.
+func (r *run) stopOnLoss(child *supervise.Child, kind string, cause error) error {
+	r.cfg.Health.Stopping(kind, cause)
 	killBy := r.lease.KillBy()
 	r.log.Warn("stopping the child", "cause", cause, "pid", child.Pid(),
 		"kill_by_in", time.Until(killBy).Round(time.Millisecond))
@@ -88,6 +90,7 @@ func (r *run) stopOnLoss(child *supervise.Child, cause error) error {
 func (r *run) childExited(child *supervise.Child) error {
 	code := child.ExitCode()
 	r.log.Info("child exited", "pid", child.Pid(), "code", code)
+	r.cfg.Health.Stopping("exit", nil)
 	if err := r.stop(child, r.lease.KillBy()); err != nil {
 		r.log.Error("descendants of the child NOT confirmed dead", "err", err)
 	}

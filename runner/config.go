@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zkfence/zkfence/health"
 	"github.com/zkfence/zkfence/internal/clock"
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/supervise"
@@ -33,6 +34,7 @@ type Config struct {
 	Restorer Restorer     // nil: no restore
 	Backups  Backups      // nil: no scheduled backups
 
+	Health *health.State // nil: no health reporting
 	Logger *slog.Logger
 	Clock  clock.Clock
 }

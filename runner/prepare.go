@@ -94,11 +94,14 @@ func (r *run) lock(ctx context.Context) error {
 			Data: lock.Self(r.cfg.Version).Encode(),
 			OnWait: func(w lock.Waiting) {
 				r.log.Info("waiting for the lock", "lock", r.cfg.LockPath, "ahead", w.Ahead, "watching", w.Predecessor)
+				r.cfg.Health.Waiting(w.Ahead, w.Predecessor)
 			},
 		})
 		if err == nil {
 			r.sess = sess
-			r.lease = sess.NewLease(held, budget, r.cfg.Clock, held.Confirmed)
+			r.lease = sess.NewLease(held, budget, r.cfg.Clock, held.Confirmed,
+				func(_ time.Time, rtt time.Duration, err error) { r.cfg.Health.Renewal(rtt, err) })
+			r.cfg.Health.Acquired(held.Token, lock.Self(r.cfg.Version).String(), r.lease.StopBy)
 			r.log.Info("lock acquired", "lock", r.cfg.LockPath, "token", held.Token, "node", held.Node,
 				"stop_after", budget.StopAfter().Round(time.Millisecond), "kill_by", budget.KillBy().Round(time.Millisecond))
 			return nil

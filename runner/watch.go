@@ -33,15 +33,15 @@ func (r *run) watch(child *supervise.Child) error {
 	}
 	for {
 		if r.lease.Overdue() { // first, always: see the package doc
-			return r.stopOnLoss(child, fmt.Errorf("%w: %v", ErrLockLost, lock.ErrLeaseDeadline))
+			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %v", ErrLockLost, lock.ErrLeaseDeadline))
 		}
 		select {
 		case <-r.lease.Lost():
-			return r.stopOnLoss(child, fmt.Errorf("%w: %v", ErrLockLost, r.lease.Err()))
+			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %v", ErrLockLost, r.lease.Err()))
 		case <-mountLost:
-			return r.stopOnLoss(child, r.watcher.Err())
+			return r.stopOnLoss(child, "mount", r.watcher.Err())
 		case <-fenced:
-			return r.stopOnLoss(child, r.keeper.Err())
+			return r.stopOnLoss(child, "fenced", r.keeper.Err())
 		case <-child.Done():
 			return r.childExited(child)
 		case sig := <-r.sigs:
@@ -55,6 +55,7 @@ func (r *run) watch(child *supervise.Child) error {
 // and unmounted only when the child tree is confirmed dead; the lock is
 // released last.
 func (r *run) cleanup() {
+	defer r.cfg.Health.Stopped()
 	if r.backups {
 		r.cfg.Backups.Stop()
 	}

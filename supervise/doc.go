@@ -27,7 +27,8 @@
 //     child subreaper (Start makes it one), so a process that left the group
 //     (setpgid, setsid, double fork) is reparented to the wrapper and stays in
 //     the tree. Stop finds the tree in the process table (gopsutil), not in the
-//     process group.
+//     process group. The tree includes any other descendant of the wrapper (a
+//     helper command the wrapper itself started): Stop stops those too.
 //   - S4 Stop returns nil only when every process of the tree is gone from the
 //     process table (twice in a row) and the main child was reaped.
 //   - S5 SIGKILL is sent no later than ctx's deadline minus KillWait; when ctx is

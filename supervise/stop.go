@@ -52,11 +52,12 @@ func (c *Child) Stop(ctx context.Context, stop StopPolicy) error {
 		sig = syscall.SIGTERM
 	}
 	killAt := killTime(ctx, time.Now(), stop.Grace)
-	if tree, err := scanTree(os.Getpid()); err == nil && len(tree) > 0 {
-		c.signalTree(sig, tree)
-		if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
-			c.signalTree(syscall.SIGCONT, tree)
-		}
+	// On a scan error the tree is nil and only the group is signalled; the
+	// confirmation below scans again and cannot succeed without a scan.
+	tree, _ := scanTree(os.Getpid())
+	c.signalTree(sig, tree)
+	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+		c.signalTree(syscall.SIGCONT, tree)
 	}
 	if c.awaitGone(ctx, killAt) {
 		return c.finish()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/zkfence/zkfence/health"
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/runner"
 	"github.com/zkfence/zkfence/supervise"
@@ -30,6 +31,8 @@ func runCommand() *cli.Command {
 			Usage: "translate forwarded signals, e.g. `TERM:INT,QUIT:QUIT`"},
 		&cli.StringFlag{Name: "user", EnvVars: env("user"), Usage: "run the child as this `user` (name or uid)"},
 		&cli.StringFlag{Name: "group", EnvVars: env("group"), Usage: "run the child with this primary `group` (name or gid)"},
+		&cli.StringFlag{Name: "http", EnvVars: env("http"),
+			Usage: "serve /healthz, /readyz and /metrics on `addr` (e.g. :8080); 200 on /healthz only while the child runs under the lock"},
 	)
 	return &cli.Command{
 		Name:      "run",
@@ -76,6 +79,18 @@ func runAction(c *cli.Context) error {
 		Group:      c.String("group"),
 		Version:    version,
 		Logger:     log,
+	}
+	if err := cfg.Validate(); err != nil { // before anything listens
+		return err
+	}
+	if addr := c.String("http"); addr != "" {
+		cfg.Health = health.NewState(cfg.LockPath)
+		srv, err := health.Listen(addr, cfg.Health)
+		if err != nil {
+			return refused("--http: %v", err)
+		}
+		defer srv.Close()
+		log.Info("serving health and metrics", "addr", srv.Addr())
 	}
 	return runner.Run(context.Background(), cfg)
 }

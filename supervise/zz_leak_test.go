@@ -1,5 +1,0 @@
-package supervise
-
-import "testing"
-
-func TestZZLeak(t *testing.T) { go func() { select {} }() }
