@@ -32,6 +32,8 @@ demo: deps build
 
 bench: deps build
 	$(GO) run ./bench -zkfence $(BIN) -out bench/results/latest.md
+	@echo >> bench/results/latest.md
+	$(GO) run ./supervise/testdata/bench -md | tee -a bench/results/latest.md
 
 clean:
 	rm -rf bin bench/results
