@@ -11,6 +11,8 @@ package exitcode
 const (
 	// OK: the child exited 0 by itself.
 	OK = 0
+	// CheckFailed: `zkfence check` found problems (it lists them).
+	CheckFailed = 1
 	// CannotExecute: the command exists but could not be executed (permission, bad format).
 	CannotExecute = 126
 	// NotFound: the command was not found.

@@ -11,6 +11,7 @@ import (
 )
 
 // errQuiet marks an error already reported to the user.
+// errCheckFailed is quiet too: check printed its findings.
 var errQuiet = errors.New("already reported")
 
 // errRefused marks bad input found by the command line itself.
@@ -30,6 +31,8 @@ func exitCodeOf(err error) int {
 		return exitcode.OK
 	case errors.As(err, &child):
 		return child.Code
+	case errors.Is(err, errCheckFailed):
+		return exitcode.CheckFailed
 	case errors.As(err, &intr):
 		return exitcode.SignalBase + int(intr.Signal)
 	case errors.Is(err, errRefused), errors.Is(err, runner.ErrRefused), isUsageError(err):

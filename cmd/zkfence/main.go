@@ -33,6 +33,7 @@ func runApp(args []string) int {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			runCommand(),
+			checkCommand(),
 			statusCommand(),
 			versionCommand(),
 			marathonCommand(),
@@ -45,7 +46,7 @@ func runApp(args []string) int {
 	}
 	code := exitCodeOf(err)
 	var child *runner.ChildExit
-	if !errors.Is(err, errQuiet) && !errors.As(err, &child) { // a child's own exit is not zkfence's error
+	if !errors.Is(err, errQuiet) && !errors.Is(err, errCheckFailed) && !errors.As(err, &child) { // a child's own exit is not zkfence's error
 		fmt.Fprintf(os.Stderr, "zkfence: %v\n", err)
 	}
 	return code

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 	"github.com/zkfence/zkfence/supervise"
 )
 
-func runCommand() *cli.Command {
+// runFlags are the flags of `zkfence run`, shared with `zkfence check`.
+func runFlags() []cli.Flag {
 	flags := append(zkFlags(),
 		&cli.DurationFlag{Name: "zk-tick-time", EnvVars: env("zk-tick-time"), Value: 2 * time.Second,
 			Usage: "the ensemble's tickTime (zoo.cfg); part of the isolated-follower window G"},
@@ -34,11 +36,15 @@ func runCommand() *cli.Command {
 		&cli.StringFlag{Name: "http", EnvVars: env("http"),
 			Usage: "serve /healthz, /readyz and /metrics on `addr` (e.g. :8080); 200 on /healthz only while the child runs under the lock"},
 	)
+	return append(flags, logFlags()...)
+}
+
+func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "take the lock, then run COMMAND; stop it when the lock is lost",
 		ArgsUsage: "-- COMMAND [ARGS...]",
-		Flags:     append(flags, logFlags()...),
+		Flags:     runFlags(),
 		Action:    runAction,
 	}
 }
@@ -48,21 +54,42 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	zkcfg, err := sessionConfig(c, log)
+	cfg, err := runConfig(c, log)
 	if err != nil {
 		return err
 	}
+	if err := cfg.Validate(); err != nil { // before anything listens
+		return err
+	}
+	if addr := c.String("http"); addr != "" {
+		cfg.Health = health.NewState(cfg.LockPath)
+		srv, err := health.Listen(addr, cfg.Health)
+		if err != nil {
+			return refused("--http: %v", err)
+		}
+		defer srv.Close()
+		log.Info("serving health and metrics", "addr", srv.Addr())
+	}
+	return runner.Run(context.Background(), cfg)
+}
+
+// runConfig turns the flags into a run configuration; bad values are refused.
+func runConfig(c *cli.Context, log *slog.Logger) (runner.Config, error) {
+	zkcfg, err := sessionConfig(c, log)
+	if err != nil {
+		return runner.Config{}, err
+	}
 	stopSignal, err := supervise.ParseSignal(c.String("stop-signal"))
 	if err != nil {
-		return refused("--stop-signal: %v", err)
+		return runner.Config{}, refused("--stop-signal: %v", err)
 	}
 	signalMap := supervise.DefaultSignalMap("")
 	if s := c.String("signal-map"); s != "" {
 		if signalMap, err = supervise.ParseSignalMap(s); err != nil {
-			return refused("--signal-map: %v", err)
+			return runner.Config{}, refused("--signal-map: %v", err)
 		}
 	}
-	cfg := runner.Config{
+	return runner.Config{
 		ZK:       zkcfg,
 		LockPath: c.String("lock"),
 		Budget: lock.Budget{
@@ -79,18 +106,5 @@ func runAction(c *cli.Context) error {
 		Group:      c.String("group"),
 		Version:    version,
 		Logger:     log,
-	}
-	if err := cfg.Validate(); err != nil { // before anything listens
-		return err
-	}
-	if addr := c.String("http"); addr != "" {
-		cfg.Health = health.NewState(cfg.LockPath)
-		srv, err := health.Listen(addr, cfg.Health)
-		if err != nil {
-			return refused("--http: %v", err)
-		}
-		defer srv.Close()
-		log.Info("serving health and metrics", "addr", srv.Addr())
-	}
-	return runner.Run(context.Background(), cfg)
+	}, nil
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/runner"
+)
+
+// errCheckFailed is returned by `zkfence check` when it found problems
+// (exit code 1); they are already printed.
+var errCheckFailed = errors.New("check found problems")
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "check a run's configuration, ZooKeeper, timing budget and storage; takes no lock, changes nothing",
+		ArgsUsage: "-- COMMAND [ARGS...]",
+		Flags: append(runFlags(),
+			&cli.DurationFlag{Name: "connect-timeout", EnvVars: env("connect-timeout"), Value: 15 * time.Second,
+				Usage: "give up when ZooKeeper does not answer within this time"}),
+		Action: checkAction,
+	}
+}
+
+// checker collects findings; each check prints its line as it goes.
+type checker struct {
+	w        io.Writer
+	problems int
+}
+
+func (k *checker) ok(format string, args ...any) {
+	fmt.Fprintf(k.w, "ok       "+format+"\n", args...)
+}
+
+func (k *checker) problem(format string, args ...any) {
+	k.problems++
+	fmt.Fprintf(k.w, "PROBLEM  "+format+"\n", args...)
+}
+
+func (k *checker) info(format string, args ...any) {
+	fmt.Fprintf(k.w, "         "+format+"\n", args...)
+}
+
+func checkAction(c *cli.Context) error {
+	k := &checker{w: os.Stdout}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := runConfig(c, log)
+	if err != nil {
+		k.problem("flags: %v", err)
+		return k.done()
+	}
+	if err := cfg.Validate(); err != nil {
+		k.problem("configuration: %v", err)
+	} else {
+		k.ok("configuration (budget with the requested session timeout %s)", cfg.ZK.SessionTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.Duration("connect-timeout"))
+	defer cancel()
+	checkZooKeeper(ctx, k, cfg)
+	return k.done()
+}
+
+// checkZooKeeper connects, reports the negotiated timeout and the budget
+// built on it, and who holds the lock. It creates nothing.
+func checkZooKeeper(ctx context.Context, k *checker, cfg runner.Config) {
+	sess, err := lock.Dial(ctx, cfg.ZK)
+	if err != nil {
+		k.problem("zookeeper: %v", err)
+		return
+	}
+	defer sess.Close()
+	negotiated := sess.NegotiatedTimeout()
+	k.ok("zookeeper: session 0x%x, negotiated session timeout %s (requested %s)", sess.ID(), negotiated, cfg.ZK.SessionTimeout)
+	b := cfg.Budget
+	b.SessionTimeout, b.StopTime = negotiated, cfg.StopTime()
+	if err := b.Validate(); err != nil {
+		k.problem("timing budget with the negotiated timeout: %v", err)
+	} else {
+		k.ok("timing budget: %s", b.Arithmetic())
+		k.info("the stop begins %s after the last renewal; the child is dead %s after it",
+			b.StopAfter().Round(time.Millisecond), b.KillBy().Round(time.Millisecond))
+	}
+	line, err := sess.Contenders(cfg.LockPath)
+	switch {
+	case err != nil:
+		k.problem("lock %s: %v", cfg.LockPath, err)
+	case len(line) == 0:
+		k.ok("lock %s: free", cfg.LockPath)
+	default:
+		holder := line[0].Data
+		if line[0].Holder != nil {
+			holder = fmt.Sprintf("%s pid %d", line[0].Holder.Host, line[0].Holder.PID)
+		}
+		k.ok("lock %s: held by %s (token %d), %d waiting", cfg.LockPath, holder, line[0].Token, len(line)-1)
+	}
+}
+
+func (k *checker) done() error {
+	if k.problems > 0 {
+		fmt.Fprintf(k.w, "%d problem(s) found\n", k.problems)
+		return errCheckFailed
+	}
+	fmt.Fprintln(k.w, "all checks passed")
+	return nil
+}
