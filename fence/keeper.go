@@ -87,14 +87,23 @@ func (k *Keeper) Err() error {
 	return k.err
 }
 
-// Stop ends the heartbeats.
+// stopWait bounds how long Stop waits for a heartbeat in flight: one stuck
+// on a dead mount is abandoned, never waited for.
+const stopWait = 2 * time.Second
+
+// Stop ends the heartbeats. It returns once the loop has ended, or after
+// stopWait when a heartbeat is stuck in the filesystem.
 func (k *Keeper) Stop() {
 	select {
 	case <-k.quit:
 	default:
 		close(k.quit)
 	}
-	<-k.done
+	select {
+	case <-k.done:
+	case <-time.After(stopWait):
+		k.log.Warn("fence heartbeat stuck in the filesystem; abandoning it")
+	}
 }
 
 // Release stops the heartbeats and marks every record that is still ours as

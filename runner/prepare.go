@@ -64,8 +64,14 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		Service: r.cfg.LockPath, Token: r.lease.Token(), Holder: lock.Self(r.cfg.Version).String(),
 		LockDelay: r.cfg.Fence.LockDelay, ClaimNew: r.cfg.Fence.ClaimNew, TakeOver: r.cfg.Fence.TakeOver,
 	}
+	// The lock-delay may make Acquire wait; beyond it the record's I/O must
+	// not hang the start on a mount that stopped answering.
+	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second
 	for _, root := range g.Roots() {
-		if err := fence.Acquire(ctx, root, c, r.cfg.Clock, r.log); err != nil {
+		err := bounded(ctx, limit, "fence record on "+root, func(ctx context.Context) error {
+			return fence.Acquire(ctx, root, c, r.cfg.Clock, r.log)
+		})
+		if err != nil {
 			return err
 		}
 	}

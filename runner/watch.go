@@ -85,14 +85,16 @@ func (r *run) cleanup() {
 // not wait out the lock-delay, then unmounts what was mounted.
 func (r *run) releaseStorage() {
 	if r.claim != nil {
-		if err := fence.Release(r.guarded.Roots(), *r.claim, r.cfg.Clock.Now()); err != nil {
+		err := bounded(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
+			return fence.Release(r.guarded.Roots(), *r.claim, r.cfg.Clock.Now())
+		})
+		if err != nil {
 			r.log.Warn("fence record not marked released; the next holder waits out the lock-delay", "err", err)
 		}
 	}
 	if r.guarded != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		defer cancel()
-		if err := r.guarded.Release(ctx); err != nil {
+		err := bounded(context.Background(), releaseTimeout, "release storage", r.guarded.Release)
+		if err != nil {
 			r.log.Error("storage not released", "err", err)
 		}
 	}

@@ -8,9 +8,16 @@ packages=(
   default-jre-headless # the JVM ZooKeeper runs on
   postgresql-15        # the demo's database, and the clean-shutdown tests
   mariadb-server       # MariaDB 10.11 for the clean-shutdown tests
+  mariadb-backup       # zkfence backup --engine mysql, and the restore tests
   tini dumb-init       # the init processes zkfence is compared with
-  util-linux           # unshare, for PID-namespace tests
+  util-linux           # unshare, for PID-namespace tests; losetup, mount, umount (fsguard)
+  e2fsprogs            # mkfs.ext4, e2fsck, debugfs, dumpe2fs: fsguard checks ext4 block devices
+  xfsprogs             # mkfs.xfs, xfs_repair, xfs_io: fsguard checks xfs block devices
+  bindfs fuse3         # a FUSE mount standing in for a network filesystem (fsguard tests)
   procps psmisc        # ps, pkill
+  etcd-server etcd-client # make bench: etcdctl lock, the peer zkfence is compared with
+  sysbench             # make bench: oltp_read_write on MariaDB through zkfence
+  postgresql-contrib   # make bench: pgbench on PostgreSQL through zkfence
 )
 
 missing=()

@@ -1,0 +1,124 @@
+package fstest
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mount mounts dev on a new temporary directory and returns the directory;
+// it is unmounted (lazily, so that a broken mount cannot fail the cleanup)
+// when the test ends.
+func Mount(t testing.TB, dev, fstype, options string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := run("mount", "-t", fstype, "-o", orDefaults(options), dev, dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { UnmountIfMounted(t, dir) })
+	return dir
+}
+
+func orDefaults(o string) string {
+	if o == "" {
+		return "defaults"
+	}
+	return o
+}
+
+// UnmountIfMounted lazily unmounts every mount stacked at dir.
+func UnmountIfMounted(t testing.TB, dir string) {
+	t.Helper()
+	for IsMountPoint(dir) {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+			return
+		}
+	}
+}
+
+// RemountRO remounts the filesystem at dir read-only, as
+// `mount -o remount,ro` does.
+func RemountRO(dir string) error {
+	_, err := run("mount", "-o", "remount,ro", dir)
+	return err
+}
+
+// BindRO makes dir a read-only bind mount of itself: the mount is read-only,
+// its superblock is not.
+func BindRO(t testing.TB, dir string) {
+	t.Helper()
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// LazyUnmount detaches the mount at dir at once (umount -l): open files keep
+// the filesystem alive, but the path no longer leads to it.
+func LazyUnmount(dir string) error {
+	return unix.Unmount(dir, unix.MNT_DETACH)
+}
+
+// IsMountPoint reports whether /proc/self/mountinfo lists dir as a mount
+// point. It parses only what it needs (the mount point field, unescaped).
+func IsMountPoint(dir string) bool {
+	for _, e := range mountPoints() {
+		if e == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// MountPointsOf lists the mount points whose source is dev.
+func MountPointsOf(dev string) []string {
+	var out []string
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		for i, x := range f {
+			if x == "-" && i+2 < len(f) && f[i+2] == dev {
+				out = append(out, unescape(f[4]))
+			}
+		}
+	}
+	return out
+}
+
+func mountPoints() []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 {
+			out = append(out, unescape(f[4]))
+		}
+	}
+	return out
+}
+
+var unescaper = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+
+func unescape(s string) string { return unescaper.Replace(s) }
+
+// errNotMounted is returned by waits for a mount that does not appear.
+var errNotMounted = errors.New("not mounted")
+
+// Shutdown shuts the filesystem at dir down as a fatal error would
+// (FS_IOC_SHUTDOWN, through xfs_io; ext4 and xfs): every later write fails.
+func Shutdown(dir string) error {
+	_, err := run("xfs_io", "-x", "-c", "shutdown", dir)
+	return err
+}
