@@ -3,11 +3,13 @@ package fence
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -231,5 +233,27 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestReadFailureClassification(t *testing.T) {
+	root := t.TempDir()
+	_, missing := Read(root)
+	if err := readFailure(missing); !errors.Is(err, ErrFenced) {
+		t.Fatalf("missing record: %v, want ErrFenced", err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, Dir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(Path(root), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, corrupt := Read(root)
+	if err := readFailure(corrupt); !errors.Is(err, ErrFenced) {
+		t.Fatalf("corrupt record: %v, want ErrFenced", err)
+	}
+	io := &os.PathError{Op: "open", Path: Path(root), Err: syscall.ENOTCONN}
+	if err := readFailure(fmt.Errorf("read fence record: %w", io)); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("ENOTCONN: %v, want ErrUnreachable", err)
 	}
 }

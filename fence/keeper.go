@@ -1,7 +1,9 @@
 package fence
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -62,7 +64,7 @@ func (k *Keeper) loop(interval time.Duration) {
 func (k *Keeper) beat(root string) error {
 	r, err := Read(root)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrFenced, err)
+		return readFailure(err)
 	}
 	if r.Token != k.claim.Token || r.Holder != k.claim.Holder || r.Service != k.claim.Service {
 		return fmt.Errorf("%w: %s now names token %d held by %s (ours: %d)", ErrFenced, root, r.Token, r.Holder, k.claim.Token)
@@ -72,9 +74,20 @@ func (k *Keeper) beat(root string) error {
 	}
 	r.Heartbeat = k.clock.Now().UTC()
 	if err := Write(root, r); err != nil {
-		return fmt.Errorf("%w: %v", ErrFenced, err)
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	return nil
+}
+
+// readFailure classifies a failed read of the record: gone, corrupt or
+// incomplete means someone else wrote the volume (fenced); any other error
+// is the volume failing (unreachable).
+func readFailure(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	return fmt.Errorf("%w: %v", ErrFenced, err)
 }
 
 // Lost is closed when the record says we are no longer the holder.

@@ -41,9 +41,13 @@ const (
 // volume" (exit code Fenced), at start or while running. ErrRefused is
 // wrapped by errors that refuse the start for ownership (exit code
 // StorageRefused).
+// ErrUnreachable is wrapped when the record cannot be read or written for
+// an I/O reason (ENOTCONN, EIO, ESTALE, ...): the volume failed, which is a
+// lost mount (exit code MountLost), not a newer holder.
 var (
-	ErrFenced  = errors.New("fenced")
-	ErrRefused = errors.New("volume refused")
+	ErrFenced      = errors.New("fenced")
+	ErrRefused     = errors.New("volume refused")
+	ErrUnreachable = errors.New("volume unreachable")
 )
 
 // Record is the content of the fence record.

@@ -26,6 +26,9 @@ type run struct {
 	keeper  *fence.Keeper // heartbeats while the child runs
 	watcher Watcher       // the live mount probe
 	backups bool          // scheduled backups started
+	// mountLost: the run ended because a guarded volume failed; its fence
+	// record is left alone (the next holder waits out the lock-delay).
+	mountLost bool
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes be released and unmounted.

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,9 +40,14 @@ func (r *run) watch(child *supervise.Child) error {
 		case <-r.lease.Lost():
 			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %v", ErrLockLost, r.lease.Err()))
 		case <-mountLost:
+			r.mountLost = true
 			return r.stopOnLoss(child, "mount", r.watcher.Err())
 		case <-fenced:
-			return r.stopOnLoss(child, "fenced", r.keeper.Err())
+			kind := "fenced"
+			if errors.Is(r.keeper.Err(), fence.ErrUnreachable) {
+				kind, r.mountLost = "mount", true
+			}
+			return r.stopOnLoss(child, kind, r.keeper.Err())
 		case <-child.Done():
 			return r.childExited(child)
 		case sig := <-r.sigs:
@@ -84,7 +90,7 @@ func (r *run) cleanup() {
 // releaseStorage marks our fence records released, so the next holder need
 // not wait out the lock-delay, then unmounts what was mounted.
 func (r *run) releaseStorage() {
-	if r.claim != nil {
+	if r.claim != nil && !r.mountLost { // a dead mount cannot take the write
 		err := bounded(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
 			return fence.Release(r.guarded.Roots(), *r.claim, r.cfg.Clock.Now())
 		})

@@ -53,7 +53,7 @@ func (k *checker) info(format string, args ...any) {
 func checkAction(c *cli.Context) error {
 	k := &checker{w: os.Stdout}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, err := runConfig(c, log)
+	cfg, err := runConfig(c, log, nil)
 	if err != nil {
 		k.problem("flags: %v", err)
 		return k.done()

@@ -6,6 +6,8 @@ import (
 
 	"github.com/zkfence/zkfence/exitcode"
 	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/fsguard"
+	"github.com/zkfence/zkfence/restore"
 	"github.com/zkfence/zkfence/runner"
 	"github.com/zkfence/zkfence/supervise"
 )
@@ -39,10 +41,16 @@ func exitCodeOf(err error) int {
 		return exitcode.RefusedConfig
 	case errors.Is(err, runner.ErrLockLost):
 		return exitcode.LockLost
+	case errors.Is(err, fsguard.ErrMountLost), errors.Is(err, fence.ErrUnreachable):
+		return exitcode.MountLost
 	case errors.Is(err, fence.ErrFenced):
 		return exitcode.Fenced
-	case errors.Is(err, fence.ErrRefused):
+	case errors.Is(err, fence.ErrRefused), errors.Is(err, fsguard.ErrStorageRefused):
 		return exitcode.StorageRefused
+	case errors.Is(err, restore.ErrRefused):
+		return exitcode.RefusedConfig
+	case errors.Is(err, restore.ErrRestoreFailed), errors.Is(err, restore.ErrNoBackup):
+		return exitcode.RestoreFailed
 	case errors.Is(err, supervise.ErrNotFound):
 		return exitcode.NotFound
 	case errors.Is(err, supervise.ErrNotExecutable):

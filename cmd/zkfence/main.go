@@ -37,6 +37,7 @@ func runApp(args []string) int {
 			statusCommand(),
 			versionCommand(),
 			marathonCommand(),
+			backupCommand(),
 		},
 		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
 	}

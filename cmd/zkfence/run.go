@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -36,6 +37,9 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "http", EnvVars: env("http"),
 			Usage: "serve /healthz, /readyz and /metrics on `addr` (e.g. :8080); 200 on /healthz only while the child runs under the lock"},
 	)
+	flags = append(flags, storageFlags()...)
+	flags = append(flags, fenceFlags()...)
+	flags = append(flags, restoreFlags()...)
 	return append(flags, logFlags()...)
 }
 
@@ -54,7 +58,11 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := runConfig(c, log)
+	var state *health.State
+	if c.String("http") != "" {
+		state = health.NewState(c.String("lock"))
+	}
+	cfg, err := runConfig(c, log, state)
 	if err != nil {
 		return err
 	}
@@ -62,7 +70,6 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	if addr := c.String("http"); addr != "" {
-		cfg.Health = health.NewState(cfg.LockPath)
 		srv, err := health.Listen(addr, cfg.Health)
 		if err != nil {
 			return refused("--http: %v", err)
@@ -74,7 +81,8 @@ func runAction(c *cli.Context) error {
 }
 
 // runConfig turns the flags into a run configuration; bad values are refused.
-func runConfig(c *cli.Context, log *slog.Logger) (runner.Config, error) {
+// state, if not nil, receives the run's health reports.
+func runConfig(c *cli.Context, log *slog.Logger, state *health.State) (runner.Config, error) {
 	zkcfg, err := sessionConfig(c, log)
 	if err != nil {
 		return runner.Config{}, err
@@ -89,7 +97,7 @@ func runConfig(c *cli.Context, log *slog.Logger) (runner.Config, error) {
 			return runner.Config{}, refused("--signal-map: %v", err)
 		}
 	}
-	return runner.Config{
+	cfg := runner.Config{
 		ZK:       zkcfg,
 		LockPath: c.String("lock"),
 		Budget: lock.Budget{
@@ -105,6 +113,58 @@ func runConfig(c *cli.Context, log *slog.Logger) (runner.Config, error) {
 		User:       c.String("user"),
 		Group:      c.String("group"),
 		Version:    version,
+		Health:     state,
 		Logger:     log,
-	}, nil
+	}
+	if err := phasesFromFlags(c, &cfg); err != nil {
+		return runner.Config{}, err
+	}
+	return cfg, nil
+}
+
+// phasesFromFlags adds the optional phases: guarded storage with its fence,
+// restore at start, scheduled backups; and an engine's signal defaults.
+func phasesFromFlags(c *cli.Context, cfg *runner.Config) error {
+	vols, probe, err := volumesFromFlags(c)
+	if err != nil {
+		return err
+	}
+	if len(vols) > 0 {
+		cfg.Storage = guardedStorage{vols: vols, probe: probe, log: cfg.Logger, state: cfg.Health}
+	}
+	if cfg.Fence, err = fenceFromFlags(c, len(vols) > 0); err != nil {
+		return err
+	}
+	rcfg, sched, err := restoreFromFlags(c)
+	if err != nil {
+		return err
+	}
+	if rcfg.Enabled() {
+		if cfg.User != "" || cfg.Group != "" {
+			id, err := supervise.LookupUser(cfg.User, cfg.Group)
+			if err != nil {
+				return refused("--user: %v", err)
+			}
+			rcfg.UID, rcfg.GID = int(id.Uid), int(id.Gid)
+		}
+		cfg.Restorer = restorer{cfg: rcfg, log: cfg.Logger, state: cfg.Health}
+	}
+	if sched.Every > 0 {
+		cfg.Backups = newScheduledBackups(sched, cfg.Logger)
+	}
+	return engineDefaults(c, cfg, rcfg.Engine)
+}
+
+// engineDefaults gives an engine's stop signal and signal map unless they
+// were set: PostgreSQL stops fast on SIGINT, so docker stop's SIGTERM is
+// translated and lock loss sends SIGINT.
+func engineDefaults(c *cli.Context, cfg *runner.Config, engine string) error {
+	m := supervise.DefaultSignalMap(engine)
+	if !c.IsSet("signal-map") {
+		cfg.SignalMap = m
+	}
+	if !c.IsSet("stop-signal") {
+		cfg.StopSignal = m.Translate(syscall.SIGTERM)
+	}
+	return nil
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/zkfence/zkfence/fsguard"
+	"github.com/zkfence/zkfence/health"
+	"github.com/zkfence/zkfence/restore"
+	"github.com/zkfence/zkfence/runner"
+)
+
+// The adapters below fit packages fsguard and restore to the run
+// pipeline's small interfaces (runner.Storage, runner.Restorer,
+// runner.Backups), so that the pipeline knows nothing of their details.
+
+// guardedStorage is runner.Storage over fsguard.
+type guardedStorage struct {
+	vols  []fsguard.Volume
+	probe fsguard.ProbeConfig
+	log   *slog.Logger
+	state *health.State
+}
+
+func (s guardedStorage) Prepare(ctx context.Context) (runner.Guarded, error) {
+	p, err := fsguard.Prepare(ctx, s.vols, s.log)
+	if err != nil {
+		return nil, err
+	}
+	return guarded{p: p, s: s}, nil
+}
+
+type guarded struct {
+	p *fsguard.Prepared
+	s guardedStorage
+}
+
+func (g guarded) Roots() []string { return g.p.Paths() }
+
+func (g guarded) Watch() runner.Watcher {
+	g.s.state.Mounts(true, nil, 0)
+	return mountWatcher{fsguard.Watch(g.p, g.s.probe.Interval, g.s.probe.Timeout, g.s.log), g.s.state}
+}
+
+func (g guarded) Release(ctx context.Context) error { return g.p.Release(ctx) }
+
+// mountWatcher reports the loss to the health state too.
+type mountWatcher struct {
+	*fsguard.Watcher
+	state *health.State
+}
+
+func (w mountWatcher) Err() error {
+	err := w.Watcher.Err()
+	if err != nil {
+		w.state.Mounts(false, err, 0)
+	}
+	return err
+}
+
+// restorer is runner.Restorer over restore.Run.
+type restorer struct {
+	cfg   restore.Config
+	log   *slog.Logger
+	state *health.State
+}
+
+func (r restorer) Restore(ctx context.Context, token int64) error {
+	cfg := r.cfg
+	cfg.Token = token
+	res, err := restore.Run(ctx, cfg, r.log)
+	switch {
+	case errors.Is(err, restore.ErrNoBackup):
+		r.log.Info("no backup to restore from; the database initialises itself", "data_dir", cfg.DataDir)
+		return nil
+	case err != nil:
+		return err
+	}
+	if res.Restored {
+		r.state.Restored(res.Bytes, res.Duration)
+	}
+	return nil
+}
+
+// scheduledBackups is runner.Backups over restore.Scheduler.
+type scheduledBackups struct{ s *restore.Scheduler }
+
+func newScheduledBackups(sched backupSchedule, log *slog.Logger) scheduledBackups {
+	return scheduledBackups{restore.NewScheduler(sched.Config, sched.Every, log, func(m restore.Manifest, err error) {
+		if err != nil {
+			log.Error("scheduled backup failed", "err", err)
+		}
+	})}
+}
+
+func (b scheduledBackups) Start(ctx context.Context) { b.s.Start(ctx) }
+func (b scheduledBackups) Stop()                     { b.s.Stop() }

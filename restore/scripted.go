@@ -1,0 +1,115 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// scriptWaitDelay bounds how long Run waits, after the script's shell is
+// gone, for grandchildren that still hold its output pipes.
+const scriptWaitDelay = 5 * time.Second
+
+// fromScript runs the operator's script to fill a staging directory. A
+// script that exits 0 and leaves staging empty says: nothing to restore.
+func fromScript(ctx context.Context, cfg Config, want string, t target, log *slog.Logger) (Result, error) {
+	return t.attempt(ctx, cfg, log, func(ctx context.Context, staging string) (filled, error) {
+		fsRef, err := os.Open(staging)
+		if err != nil {
+			return filled{}, err
+		}
+		defer fsRef.Close()
+		if err := runScript(ctx, cfg, want, staging, log); err != nil {
+			return filled{}, err
+		}
+		names, err := readNames(staging)
+		if err != nil {
+			return filled{}, err
+		}
+		if len(names) == 0 {
+			return filled{}, fmt.Errorf("%w: the restore script exited 0 and left the staging directory empty", ErrNoBackup)
+		}
+		eng, ok, err := detect(staging, want)
+		if err != nil {
+			return filled{}, err
+		}
+		if !ok {
+			return filled{}, fmt.Errorf("the restore script exited 0 but left no %s data directory (no engine marker) in staging", want)
+		}
+		n, files, err := settleTree(ctx, staging, fsRef, eng, t)
+		if err != nil {
+			return filled{}, err
+		}
+		return filled{eng: eng, marker: Marker{Backup: "cmd", Source: "restore-cmd", Engine: eng.name, Bytes: n, Files: files}}, nil
+	})
+}
+
+// runScript runs cfg.Cmd with sh -c in staging, with its environment, its
+// output in the log, and a timeout. The script runs in its own process
+// group, killed whole on timeout or cancellation, and dies with zkfence
+// (PDEATHSIG) so that a killed wrapper leaves no writer behind.
+func runScript(ctx context.Context, cfg Config, want, staging string, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.cmdTimeout())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cfg.Cmd)
+	cmd.Dir = staging
+	cmd.Env = append(withoutOwnConfig(os.Environ()),
+		"ZKFENCE_DATA_DIR="+cfg.DataDir,
+		"ZKFENCE_STAGING_DIR="+staging,
+		"ZKFENCE_TOKEN="+strconv.FormatInt(cfg.Token, 10),
+		"ZKFENCE_ENGINE="+want,
+	)
+	out := newLineLogger(log, slog.LevelInfo, "restore script")
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = scriptWaitDelay
+	p := startProgress(log, "restore script", cfg.progressEvery(), 0, func() int64 { return treeSize(staging) })
+	err := runLocked(cmd)
+	p.Stop()
+	out.Flush()
+	if err == nil {
+		return nil
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the restore script timed out after %s (killed): %w", cfg.cmdTimeout(), err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("the restore script was stopped: %w", context.Cause(ctx))
+	}
+	return fmt.Errorf("the restore script failed: %w", err)
+}
+
+// runLocked starts and waits for cmd on one locked OS thread: PDEATHSIG
+// fires when the thread that forked the child exits, and Go may retire an
+// unlocked thread while the child still runs.
+func runLocked(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		done <- cmd.Run()
+	}()
+	return <-done
+}
+
+// withoutOwnConfig drops zkfence's own ZKFENCE_* configuration from the
+// environment the script inherits, as the run pipeline does for the child;
+// the script gets the ZKFENCE_* variables of its contract instead.
+func withoutOwnConfig(environ []string) []string {
+	out := environ[:0:0]
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "ZKFENCE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

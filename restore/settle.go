@@ -1,0 +1,56 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// settleTree gives everything a script left in staging the target's owner
+// and the engine's modes, and makes it durable (makeDurable; fsRef was
+// opened before the script ran). Only directories, regular files and
+// symlinks are accepted.
+func settleTree(ctx context.Context, staging string, fsRef *os.File, eng engine, t target) (bytes int64, files int, err error) {
+	var dirs, paths []string
+	err = filepath.WalkDir(staging, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			return os.Lchown(p, t.uid, t.gid)
+		case d.IsDir():
+			dirs = append(dirs, p)
+			return setOwnerMode(p, eng.dirMode(fi.Mode()), t)
+		case d.Type().IsRegular():
+			bytes += fi.Size()
+			paths = append(paths, p)
+			return setOwnerMode(p, eng.fileMode(fi.Mode()), t)
+		}
+		return fmt.Errorf("%s: unsupported file type %v in a data directory", p, d.Type())
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return bytes, len(paths), makeDurable(ctx, fsRef, paths, dirs)
+}
+
+// treeSize is the total size of the regular files under dir, for progress.
+func treeSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
