@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -44,7 +45,7 @@ func resolveDevice(name string) (device, error) {
 // on this host or claimed by device-mapper, md or the like: the check is
 // local to this host, only the lock says no other node uses it (I4).
 func (d *device) measure() error {
-	fd, err := unix.Open(d.Path, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	fd, err := openExclusive(d.Path)
 	if errors.Is(err, unix.EBUSY) {
 		return refusef("device %s is in use on this host (mounted, or held by another kernel user)", d)
 	}
@@ -59,6 +60,25 @@ func (d *device) measure() error {
 		return refusef("device %s has size 0 (no medium, or an unattached loop device)", d)
 	}
 	return nil
+}
+
+// claimRetryFor is how long an exclusive open is retried on EBUSY. The kernel
+// can drop a filesystem's claim on its device a moment after umount(2)
+// returns (seen: about 10 ms under load), so a holder that just released the
+// device on this host must not make the next one fail. Retrying only waits:
+// a device still busy after this is refused.
+const claimRetryFor = 2 * time.Second
+
+// openExclusive opens the device with O_EXCL, retrying EBUSY briefly.
+func openExclusive(path string) (int, error) {
+	deadline := time.Now().Add(claimRetryFor)
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			return fd, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // mountsOf lists the mounts of the device in the table: those whose

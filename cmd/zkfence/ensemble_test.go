@@ -18,7 +18,10 @@ func TestLeaderKillDoesNotCostTheLock(t *testing.T) {
 	needZK(t)
 	ens := zkserver.StartEnsemble(t, 3, ensembleOpts)
 	dir := t.TempDir()
-	w := startWrapper(t, []string{"DIR=" + dir, "NAME=holder"}, runArgs(ens.ConnString(), "/test/leader-kill", "--", "sh", "-c", loyalChild)...)
+	// T = 10s: the stop would begin 6.2s after the last renewal, more than
+	// a leader election takes even on a loaded machine (about 0.3-2s here).
+	w := startWrapper(t, []string{"DIR=" + dir, "NAME=holder"},
+		runArgs(ens.ConnString(), "/test/leader-kill", "--session-timeout", "10s", "--", "sh", "-c", loyalChild)...)
 	w.waitLog(`msg="child started"`, 20*time.Second)
 	leader, err := ens.Leader()
 	if err != nil {
