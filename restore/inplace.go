@@ -27,23 +27,23 @@ type commitRecord struct {
 
 // placeInPlace fills a data directory that is a mount point: write the
 // commit record, then move each top-level entry up, the marker last.
-func (t target) placeInPlace(staging string, e engine, log *slog.Logger) error {
+func (t target) placeInPlace(staging string, e engine, log *slog.Logger) (committed bool, err error) {
 	names, err := readNames(staging)
 	if err != nil {
-		return err
+		return false, err
 	}
 	slices.Sort(names)
 	names = slices.DeleteFunc(names, func(n string) bool { return n == e.marker })
 	rec := commitRecord{Engine: e.name, Entries: append(names, e.marker)}
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := writeFileAtomic(staging, commitName, b, 0o600); err != nil {
-		return fmt.Errorf("write commit record: %w", err)
+		return false, fmt.Errorf("write commit record: %w", err)
 	}
 	log.Info("data directory is a mount point: moving the verified restore into it", "data_dir", t.dataDir, "entries", len(rec.Entries))
-	return moveUp(staging, t.dataDir, rec)
+	return true, moveUp(staging, t.dataDir, rec)
 }
 
 // moveUp moves the committed entries from staging into dataDir, skipping

@@ -132,9 +132,8 @@ func (t target) attempt(ctx context.Context, cfg Config, log *slog.Logger, fill 
 	if err := writeMarker(staging, f.marker, f.eng, t.uid, t.gid); err != nil {
 		return Result{}, fmt.Errorf("write marker: %w", err)
 	}
-	keep = t.inPlace && ctx.Err() == nil // from the commit on, the next start rolls forward
-	if err := t.place(ctx, staging, f.eng, log); err != nil {
-		return Result{}, err
+	if keep, err = t.place(ctx, staging, f.eng, log); err != nil {
+		return Result{}, err // after a commit, staging stays: the next start rolls forward
 	}
 	res := Result{Restored: true, Backup: f.marker.Backup, Engine: f.eng.name, Bytes: f.marker.Bytes,
 		Files: f.marker.Files, Duration: time.Since(start)}

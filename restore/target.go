@@ -83,15 +83,16 @@ func (t target) sameFS(staging string) error {
 
 // place moves a verified, synced staging directory into place. It is the
 // only step that changes the data directory, and it runs only if ctx (the
-// lock) is still good.
-func (t target) place(ctx context.Context, staging string, e engine, log *slog.Logger) error {
+// lock) is still good. committed reports that an in-place restore wrote its
+// commit record: its staging directory must then stay for the roll forward.
+func (t target) place(ctx context.Context, staging string, e engine, log *slog.Logger) (committed bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("not placing the restore: %w", err)
+		return false, fmt.Errorf("not placing the restore: %w", err)
 	}
 	if t.inPlace {
 		return t.placeInPlace(staging, e, log)
 	}
-	return t.placeSibling(staging)
+	return false, t.placeSibling(staging)
 }
 
 // placeSibling renames staging onto the data directory. rename(2) replaces

@@ -40,9 +40,10 @@ type Restorer interface {
 	Restore(ctx context.Context, token int64) error
 }
 
-// Backups takes scheduled backups while the lock is held; nil means none.
+// Backups takes scheduled backups while the lock is held and the child runs,
+// recording token in each backup; nil means none.
 type Backups interface {
-	Start(ctx context.Context)
+	Start(ctx context.Context, token int64)
 	Stop()
 }
 

@@ -29,7 +29,7 @@ func (r *run) watch(child *supervise.Child) error {
 		fenced = r.keeper.Lost()
 	}
 	if r.cfg.Backups != nil {
-		r.cfg.Backups.Start(context.Background())
+		r.cfg.Backups.Start(context.Background(), r.lease.Token())
 		r.backups = true
 	}
 	for {

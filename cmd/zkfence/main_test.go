@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,6 +92,9 @@ func startWrapper(t *testing.T, env []string, args ...string) *wrapper {
 	t.Helper()
 	w := &wrapper{t: t, cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	w.cmd.Env = append(append(os.Environ(), "TZ=UTC"), env...)
+	// A child that outlives a killed wrapper (a server that drops root
+	// itself loses its parent-death signal) must not keep Wait on the pipe.
+	w.cmd.WaitDelay = 5 * time.Second
 	stderr, err := w.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -113,14 +117,31 @@ func startWrapper(t *testing.T, env []string, args ...string) *wrapper {
 		select {
 		case <-w.done:
 		default:
-			w.cmd.Process.Kill()
-			<-w.done
+			w.stopOrKill()
 		}
 		if t.Failed() {
 			t.Logf("zkfence %s\n%s", strings.Join(args, " "), w.log())
 		}
 	})
 	return w
+}
+
+// stopOrKill ends a wrapper a test left running: SIGTERM first, so that it
+// stops its child and releases its lock, then SIGKILL for it and its child's
+// process group.
+func (w *wrapper) stopOrKill() {
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.done:
+		return
+	case <-time.After(20 * time.Second):
+	}
+	if m := regexp.MustCompile(`msg="child started" pid=(\d+)`).FindStringSubmatch(w.log()); m != nil {
+		pid, _ := strconv.Atoi(m[1])
+		syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	w.cmd.Process.Kill()
+	<-w.done
 }
 
 func exitCode(err error) int {

@@ -83,16 +83,23 @@ func (r restorer) Restore(ctx context.Context, token int64) error {
 	return nil
 }
 
-// scheduledBackups is runner.Backups over restore.Scheduler.
-type scheduledBackups struct{ s *restore.Scheduler }
-
-func newScheduledBackups(sched backupSchedule, log *slog.Logger) scheduledBackups {
-	return scheduledBackups{restore.NewScheduler(sched.Config, sched.Every, log, func(m restore.Manifest, err error) {
-		if err != nil {
-			log.Error("scheduled backup failed", "err", err)
-		}
-	})}
+// scheduledBackups is runner.Backups over restore.Scheduler, which it
+// builds at Start, once the fencing token is known.
+type scheduledBackups struct {
+	sched backupSchedule
+	log   *slog.Logger
+	s     *restore.Scheduler
 }
 
-func (b scheduledBackups) Start(ctx context.Context) { b.s.Start(ctx) }
-func (b scheduledBackups) Stop()                     { b.s.Stop() }
+func (b *scheduledBackups) Start(ctx context.Context, token int64) {
+	cfg := b.sched.Config
+	cfg.Token = token
+	b.s = restore.NewScheduler(cfg, b.sched.Every, b.log, nil) // it logs each outcome itself
+	b.s.Start(ctx)
+}
+
+func (b *scheduledBackups) Stop() {
+	if b.s != nil {
+		b.s.Stop()
+	}
+}

@@ -139,18 +139,21 @@ func phasesFromFlags(c *cli.Context, cfg *runner.Config) error {
 	if err != nil {
 		return err
 	}
-	if rcfg.Enabled() {
-		if cfg.User != "" || cfg.Group != "" {
-			id, err := supervise.LookupUser(cfg.User, cfg.Group)
-			if err != nil {
-				return refused("--user: %v", err)
-			}
-			rcfg.UID, rcfg.GID = int(id.Uid), int(id.Gid)
+	// Restored files and backup tools get the child's identity (PostgreSQL
+	// refuses a data directory it does not own; peer authentication).
+	if cfg.User != "" || cfg.Group != "" {
+		id, err := supervise.LookupUser(cfg.User, cfg.Group)
+		if err != nil {
+			return refused("--user: %v", err)
 		}
+		rcfg.UID, rcfg.GID = int(id.Uid), int(id.Gid)
+		sched.Config.UID, sched.Config.GID = int(id.Uid), int(id.Gid)
+	}
+	if rcfg.Enabled() {
 		cfg.Restorer = restorer{cfg: rcfg, log: cfg.Logger, state: cfg.Health}
 	}
 	if sched.Every > 0 {
-		cfg.Backups = newScheduledBackups(sched, cfg.Logger)
+		cfg.Backups = &scheduledBackups{sched: sched, log: cfg.Logger}
 	}
 	return engineDefaults(c, cfg, rcfg.Engine)
 }
