@@ -35,5 +35,11 @@ bench: deps build
 	@echo >> bench/results/latest.md
 	$(GO) run ./supervise/testdata/bench -md | tee -a bench/results/latest.md
 
+# The container images, built from Debian's archive without a registry
+# (internal/images): zkfence-local/{postgres,mariadb,zookeeper}:latest.
+.PHONY: images
+images: deps
+	$(GO) run ./internal/images/cmd/zkfence-images
+
 clean:
 	rm -rf bin bench/results

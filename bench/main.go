@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -69,19 +70,23 @@ func run(bin, out string, trials int, only string) error {
 	}
 	defer stop()
 	e := &env{zkfence: abs, zk: zk, trials: trials, work: work}
+	defer runCleanups()
 
-	var rows []row
+	rows := []row{loadRow("at start")}
 	for _, m := range measurements {
 		if only != "" && !strings.Contains(m.name, only) {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s (%d trials)\n", m.name, trials)
+		began := time.Now()
 		r, err := m.run(e)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
+		fmt.Fprintf(os.Stderr, "bench: %s done in %v\n", m.name, time.Since(began).Round(time.Second))
 		rows = append(rows, r...)
 	}
+	rows = append(rows, loadRow("at end"))
 	table := render(rows, trials)
 	fmt.Print(table)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -93,6 +98,24 @@ func run(bin, out string, trials int, only string) error {
 var measurements = []measurement{
 	{"handoff on clean exit", handoffOnExit},
 	{"cut connection", cutConnection},
+	// Issue 11: zkfence next to what an operator would use instead.
+	{"peer handoff on clean exit (zkfence, etcdctl lock)", handoffPeers},
+	{"peer node death (zkfence, etcdctl lock)", nodeDeathPeers},
+	{"peer lock-loss safety (zkfence, etcdctl lock)", lockLossSafety},
+	{"mount loss", mountLossDetection},
+	{"restore throughput", restoreThroughput},
+	{"overhead start-up (zkfence, tini, dumb-init)", startupOverhead},
+	{"overhead footprint (zkfence, tini, dumb-init)", footprints},
+	{"overhead throughput postgres", pgThroughput},
+	{"overhead throughput mariadb", mariadbThroughput},
+	{"scale (1,000 lock clients)", scale},
+}
+
+// loadRow records the machine's load: it is shared with other work.
+func loadRow(when string) row {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return row{"machine load " + when, strings.Join(strings.Fields(string(b))[:3], " "), "",
+		fmt.Sprintf("1/5/15-min load averages, %d CPUs; other test runs share the machine", runtime.NumCPU())}
 }
 
 func render(rows []row, trials int) string {

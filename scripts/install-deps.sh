@@ -18,6 +18,8 @@ packages=(
   etcd-server etcd-client # make bench: etcdctl lock, the peer zkfence is compared with
   sysbench             # make bench: oltp_read_write on MariaDB through zkfence
   postgresql-contrib   # make bench: pgbench on PostgreSQL through zkfence
+  debootstrap          # internal/images: base images for the container tests, without a registry
+  docker-compose       # examples/compose: docker-compose config and up in the tests
 )
 
 missing=()
