@@ -21,6 +21,15 @@ const probeFilePrefix = ".zkfence-probe-"
 // MinFree bytes available. It returns the mount's entry. It touches the
 // filesystem: call it bounded.
 func checkMount(v Volume, path string) (mountEntry, error) {
+	m, err := inspectMount(v, path)
+	if err != nil {
+		return m, err
+	}
+	return m, writeProbe(path)
+}
+
+// inspectMount is checkMount without the write probe: it changes nothing.
+func inspectMount(v Volume, path string) (mountEntry, error) {
 	table, err := readMountinfo()
 	if err != nil {
 		return mountEntry{}, refusef("%s: %w", path, err)
@@ -41,7 +50,7 @@ func checkMount(v Volume, path string) (mountEntry, error) {
 	if err := checkSpace(path, v.MinFree); err != nil {
 		return m, err
 	}
-	return m, writeProbe(path)
+	return m, nil
 }
 
 // sameSource compares a mount's source with the expected one: equal, or

@@ -11,7 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/zkfence/zkfence/fsguard"
 	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/restore"
 	"github.com/zkfence/zkfence/runner"
 )
 
@@ -66,7 +68,31 @@ func checkAction(c *cli.Context) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.Duration("connect-timeout"))
 	defer cancel()
 	checkZooKeeper(ctx, k, cfg)
+	checkStorage(ctx, k, c)
 	return k.done()
+}
+
+// checkStorage checks the guarded volumes (fsck in no-change mode, nothing
+// mounted) and what a start would restore.
+func checkStorage(ctx context.Context, k *checker, c *cli.Context) {
+	if vols, _, err := volumesFromFlags(c); err == nil {
+		ok, problems := fsguard.Preflight(ctx, vols)
+		for _, line := range ok {
+			k.ok("storage: %s", line)
+		}
+		for _, err := range problems {
+			k.problem("storage: %v", err)
+		}
+	}
+	if rcfg, _, err := restoreFromFlags(c); err == nil {
+		ok, problems := restore.Preflight(rcfg)
+		for _, line := range ok {
+			k.ok("restore: %s", line)
+		}
+		for _, err := range problems {
+			k.problem("restore: %v", err)
+		}
+	}
 }
 
 // checkZooKeeper connects, reports the negotiated timeout and the budget

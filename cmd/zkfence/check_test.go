@@ -1,11 +1,15 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 func runCheck(t *testing.T, args ...string) (int, string) {
@@ -46,6 +50,33 @@ func TestCheckGoodAndBrokenSetups(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCheckStorageAndRestoreChangeNothing(t *testing.T) {
+	needZK(t)
+	p, dir := lockPath(t), t.TempDir()
+	corrupt := fstest.LoopImageOf(t, 64, "ext4", fstest.Ext4Corrupt)
+	target, data := filepath.Join(dir, "mnt"), filepath.Join(dir, "data")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(data, "junk"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{"--zk", server.Addr(), "--lock", p}, fastFlags...),
+		"--device", corrupt.Dev, "--mount", target, "--fstype", "ext4",
+		"--data-dir", data, "--engine", "postgres", "--restore-from", filepath.Join(dir, "catalog"), "--", "true")
+	code, out := runCheck(t, args...)
+	if code != 1 || !strings.Contains(out, "PROBLEM  storage") || !strings.Contains(out, "would refuse") ||
+		!strings.Contains(out, "PROBLEM  restore") || !strings.Contains(out, "without the engine's marker") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if fstest.IsMountPoint(target) {
+		t.Fatal("check mounted the device")
+	}
+	if _, err := os.Stat(filepath.Join(data, "junk")); err != nil {
+		t.Fatal("check changed the data directory")
 	}
 }
 
