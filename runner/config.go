@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"syscall"
 	"time"
 
@@ -61,10 +63,14 @@ func (c *Config) Validate() error {
 	if c.StopGrace <= 0 {
 		return fmt.Errorf("%w: --stop-grace must be positive, got %s", ErrRefused, c.StopGrace)
 	}
-	if c.User != "" || c.Group != "" {
-		if _, err := supervise.LookupUser(c.User, c.Group); err != nil {
+	// The command and user resolve now, as Start would resolve them, so a
+	// typo is refused before anything is connected or changed (I7). A
+	// command not found or not executable keeps its own exit code (127/126).
+	if err := supervise.Check(supervise.Spec{Argv: c.Command, Env: os.Environ(), User: c.User, Group: c.Group}); err != nil {
+		if errors.Is(err, supervise.ErrBadUser) {
 			return fmt.Errorf("%w: %v", ErrRefused, err)
 		}
+		return fmt.Errorf("%w (checked before taking the lock)", err)
 	}
 	b := c.budget(c.ZK.SessionTimeout)
 	if err := b.Validate(); err != nil {

@@ -86,7 +86,7 @@ func (r *initRun) initPid(t *testing.T) int {
 	}
 	pid := 0
 	waitFor(t, "the namespace's init", func() bool {
-		tree, err := scanTree(r.cmd.Process.Pid)
+		tree, err := scanTree(r.cmd.Process.Pid, nil)
 		if err == nil && len(tree) > 0 {
 			pid = tree[0].pid
 		}

@@ -158,11 +158,34 @@ func alive(pid int) bool {
 }
 
 // killAndReap SIGKILLs a leftover the test process inherited (it is a
-// subreaper) and reaps it.
+// subreaper) and reaps it. When the leftover leads its own process group (a
+// setsid daemon), the whole group goes and is reaped (reapGroup).
 func killAndReap(pid int) {
+	if pgidOf(pid) == pid {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		reapGroup(pid)
+		return
+	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	var ws syscall.WaitStatus
 	_, _ = syscall.Wait4(pid, &ws, 0, nil)
+}
+
+// reapGroup reaps every child of the test process in process group pgid,
+// waiting for those still running: the leftovers of an init that was not a
+// subreaper or has exited (a sleep of the child's loop, orphaned when the
+// child died) are reparented to the test process. No one else would reap
+// them: a later Child's reaper takes them for the test process's own (they
+// were there at its Start). A process's children are reparented before it
+// becomes a zombie, so once the group's last child is reaped none is left to
+// come.
+func reapGroup(pgid int) {
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(-pgid, &ws, 0, nil); err != nil && err != syscall.EINTR {
+			return // ECHILD: none left
+		}
+	}
 }
 
 // exitStatus is the exit code of a finished command (-1 when it did not run).

@@ -32,9 +32,10 @@ type Spec struct {
 // Only one Child may be live in a process at a time (S6): Start refuses a
 // second one until Stop has returned nil for the first.
 type Child struct {
-	pid  int
-	smap SignalMap
-	tty  bool // the child's group was made the terminal's foreground group
+	pid     int
+	smap    SignalMap
+	tty     bool     // the child's group was made the terminal's foreground group
+	helpers *helpers // what is the wrapper's, not the tree's (S3)
 
 	mu     sync.Mutex // held across every wait4 and every signal by pid (S2)
 	status syscall.WaitStatus
@@ -56,7 +57,9 @@ var active atomic.Bool
 // stderr inherited untouched and, when stdin is a terminal whose foreground
 // group is the wrapper's, makes the child's group the terminal's foreground
 // group (the terminal is handed back when the child exits). It makes the
-// wrapper a child subreaper unless it is PID 1, and starts the reaper.
+// wrapper a child subreaper unless it is PID 1, records the wrapper's own
+// children and process group to tell its helpers from the tree (S3), and
+// starts the reaper.
 //
 // The child gets SIGKILL if the wrapper's thread that started it dies
 // (PR_SET_PDEATHSIG), so that a crashed wrapper that is not PID 1 does not
@@ -64,7 +67,8 @@ var active atomic.Bool
 // goroutine locked to its OS thread that may exit while locked.
 //
 // Errors wrap ErrNotFound (exit 127), ErrNotExecutable (exit 126), ErrBadUser
-// or ErrBusy; see ExitCodeOf.
+// or ErrBusy; see ExitCodeOf. Check finds the first three without starting
+// anything.
 func Start(spec Spec) (*Child, error) {
 	path, attr, tty, err := prepare(spec)
 	if err != nil {
@@ -77,7 +81,16 @@ func Start(spec Spec) (*Child, error) {
 		active.Store(false)
 		return nil, err
 	}
+	// The snapshot is taken before the fork: a child of the wrapper that
+	// appears later is a helper only by the rule's other clauses (a pidfd
+	// the wrapper holds for it, the wrapper's group).
+	h, err := snapshotHelpers()
+	if err != nil {
+		active.Store(false)
+		return nil, err
+	}
 	c := &Child{
+		helpers:    h,
 		smap:       spec.SignalMap,
 		tty:        tty,
 		done:       make(chan struct{}),
@@ -95,7 +108,7 @@ func Start(spec Spec) (*Child, error) {
 		active.Store(false)
 		return nil, execErr(path, err)
 	}
-	c.pid = pid
+	c.pid, h.main = pid, pid
 	go c.reap()
 	return c, nil
 }
@@ -103,36 +116,46 @@ func Start(spec Spec) (*Child, error) {
 // prepare resolves everything Start needs before the fork: the user, the
 // environment, the command's path and the terminal.
 func prepare(spec Spec) (string, *syscall.ProcAttr, bool, error) {
-	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
-		return "", nil, false, &pathError{"", ErrNotFound, syscall.ENOENT}
-	}
-	if spec.Dir != "" {
-		if fi, err := os.Stat(spec.Dir); err != nil {
-			return "", nil, false, fmt.Errorf("working directory: %w", err)
-		} else if !fi.IsDir() {
-			return "", nil, false, fmt.Errorf("working directory %s: %w", spec.Dir, syscall.ENOTDIR)
-		}
-	}
-	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	env := dedupEnv(spec.Env)
-	if spec.User != "" || spec.Group != "" {
-		id, err := LookupUser(spec.User, spec.Group)
-		if err != nil {
-			return "", nil, false, err
-		}
-		sys.Credential = &syscall.Credential{Uid: id.Uid, Gid: id.Gid, Groups: id.Groups}
-		env = envFor(env, id)
-	}
-	path, err := lookPath(spec.Argv[0], env, spec.Dir)
+	path, env, cred, err := resolve(spec)
 	if err != nil {
 		return "", nil, false, err
 	}
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	tty := foregroundTTY(0)
 	if tty {
 		sys.Foreground, sys.Ctty = true, 0 // Ctty is the child's fd 0
 	}
 	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: env, Files: []uintptr{0, 1, 2}, Sys: sys}
 	return path, attr, tty, nil
+}
+
+// resolve is what Check and Start share: the working directory is checked,
+// the user and group looked up (nil credential: the wrapper's own), the
+// environment completed and Argv[0] looked up in its PATH.
+func resolve(spec Spec) (path string, env []string, cred *syscall.Credential, err error) {
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return "", nil, nil, &pathError{"", ErrNotFound, syscall.ENOENT}
+	}
+	if spec.Dir != "" {
+		if fi, err := os.Stat(spec.Dir); err != nil {
+			return "", nil, nil, fmt.Errorf("working directory: %w", err)
+		} else if !fi.IsDir() {
+			return "", nil, nil, fmt.Errorf("working directory %s: %w", spec.Dir, syscall.ENOTDIR)
+		}
+	}
+	env = dedupEnv(spec.Env)
+	if spec.User != "" || spec.Group != "" {
+		id, err := LookupUser(spec.User, spec.Group)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		cred = &syscall.Credential{Uid: id.Uid, Gid: id.Gid, Groups: id.Groups}
+		env = envFor(env, id)
+	}
+	if path, err = lookPath(spec.Argv[0], env, spec.Dir); err != nil {
+		return "", nil, nil, err
+	}
+	return path, env, cred, nil
 }
 
 // Pid is the main child's process id, which is also its process group id.

@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// These tests run Start in the test process itself: its reaper is then the
-// process's only wait4 caller (S1), so no other test may run a command at the
-// same time (none is parallel) and each one ends with a confirmed Stop.
+// These tests run Start in the test process itself, which is then the
+// wrapper: only one Child may be live at a time (S6), so none is parallel, and
+// each one ends with a confirmed Stop. Commands the tests run meanwhile
+// (exec.Command, in the test process's group) are the wrapper's helpers (S3).
 
 var shEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 

@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"context"
-	"os"
 	"syscall"
 	"time"
 )
@@ -28,13 +27,14 @@ type StopPolicy struct {
 	Grace  time.Duration
 }
 
-// Stop stops the whole tree: the process group and every descendant of the
-// wrapper that left it (S3). It sends stop.Signal (and SIGCONT, so that a
-// stopped process can act on it, as systemd does), waits until the tree is
-// gone or the grace ends — the grace is cut short so that SIGKILL is sent no
-// later than ctx's deadline minus KillWait, and ends at once when ctx is done —
-// then SIGKILLs everything left and waits up to KillWait for confirmation:
-// every pid gone from the process table and the main child reaped (S4, S5).
+// Stop stops the whole tree: the process group and every process of the tree
+// that left it (S3); the wrapper's helpers are left alone. It sends
+// stop.Signal (and SIGCONT, so that a stopped process can act on it, as
+// systemd does), waits until the tree is gone or the grace ends — the grace
+// is cut short so that SIGKILL is sent no later than ctx's deadline minus
+// KillWait, and ends at once when ctx is done — then SIGKILLs everything left
+// and waits up to KillWait for confirmation: every pid of the tree gone from
+// the process table and the main child reaped (S4, S5).
 //
 // It returns nil only when everything is confirmed gone, and then ends the
 // reaper so that a new Child may start; otherwise a *SurvivorsError (matching
@@ -54,7 +54,7 @@ func (c *Child) Stop(ctx context.Context, stop StopPolicy) error {
 	killAt := killTime(ctx, time.Now(), stop.Grace)
 	// On a scan error the tree is nil and only the group is signalled; the
 	// confirmation below scans again and cannot succeed without a scan.
-	tree, _ := scanTree(os.Getpid())
+	tree, _ := c.scan()
 	c.signalTree(sig, tree)
 	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
 		c.signalTree(syscall.SIGCONT, tree)
@@ -145,18 +145,18 @@ func (c *Child) killTree(deadline time.Time) error {
 }
 
 // gone scans the tree and reports it gone when the main child was reaped and
-// two scans in a row find no descendant of the wrapper: a scan is not atomic,
+// two scans in a row find no process of the tree (S3): a scan is not atomic,
 // and a second one closes the window in which a process forked during the
 // first was missed (S4).
 func (c *Child) gone() ([]proc, bool, error) {
 	c.mu.Lock()
 	reaped := c.reaped
 	c.mu.Unlock()
-	tree, err := scanTree(os.Getpid())
+	tree, err := c.scan()
 	if err != nil || len(tree) > 0 || !reaped {
 		return tree, false, err
 	}
-	tree, err = scanTree(os.Getpid())
+	tree, err = c.scan()
 	return tree, err == nil && len(tree) == 0, err
 }
 

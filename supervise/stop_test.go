@@ -125,10 +125,10 @@ func TestScanTree(t *testing.T) {
 	waitFor(t, "the tree", func() bool { return exists(dir + "/ready") })
 	var tree []proc
 	waitFor(t, "three processes", func() bool {
-		tree, _ = scanTree(os.Getpid())
+		tree, _ = c.scan()
 		return len(tree) == 3
 	})
-	if tree[0] != (proc{c.Pid(), os.Getpid()}) || tree[1].ppid != c.Pid() || tree[2].ppid != c.Pid() {
+	if tree[0].pid != c.Pid() || tree[0].ppid != os.Getpid() || tree[1].ppid != c.Pid() || tree[2].ppid != c.Pid() {
 		t.Errorf("tree %+v", tree)
 	}
 }
@@ -156,11 +156,22 @@ func TestKillTime(t *testing.T) {
 }
 
 func TestSurvivorsError(t *testing.T) {
-	err := survivors([]proc{{pid: os.Getpid(), ppid: 1}}, false, nil)
-	if !errors.Is(err, ErrSurvivors) {
+	self, err := readStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's parent, under another start time, stands for a pid that was
+	// recycled since the scan: it is gone.
+	e := survivors([]proc{{pid: self.pid, ppid: self.ppid, start: self.start}, {pid: self.ppid, start: 1}}, false, nil)
+	if !errors.Is(e, ErrSurvivors) {
 		t.Error("not ErrSurvivors")
 	}
-	msg := err.Error()
+	for i, pid := range e.Pids {
+		if gone := e.States[i] == "gone"; gone != (pid == self.ppid) {
+			t.Errorf("pid %d: state %q", pid, e.States[i])
+		}
+	}
+	msg := e.Error()
 	if !strings.Contains(msg, "main child not reaped") || !strings.Contains(msg, "pid "+strconv.Itoa(os.Getpid())+" (") {
 		t.Errorf("message %q", msg)
 	}
@@ -169,8 +180,13 @@ func TestSurvivorsError(t *testing.T) {
 // assertTreeGone checks that the test process has no descendant left.
 func assertTreeGone(t *testing.T) {
 	t.Helper()
-	if tree, err := scanTree(os.Getpid()); err != nil || len(tree) > 0 {
+	if tree, err := scanTree(os.Getpid(), nil); err != nil || len(tree) > 0 {
 		t.Errorf("left behind: %+v (%v)", tree, err)
+		for _, p := range tree {
+			cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+			st, _ := readStat(p.pid)
+			t.Logf("pid %d: state %c, group %d, command %q", p.pid, st.state, st.pgid, cmd)
+		}
 	}
 }
 

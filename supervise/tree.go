@@ -7,51 +7,68 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/shirou/gopsutil/v3/process"
 	"golang.org/x/sys/unix"
 )
 
 // proc is one process of the tree as seen in one scan of the process table.
-type proc struct{ pid, ppid int }
+type proc struct {
+	pid, ppid int
+	start     uint64 // start time: with pid, names the process (S2)
+}
 
-// scanTree lists every descendant of root in the process table, parents
-// before children (S3). A process that exits during the scan is left out; one
-// created during it is found by the next scan.
-func scanTree(root int) ([]proc, error) {
-	pids, err := process.Pids()
+// scanTree lists the descendants of root in the process table, parents
+// before children, leaving out each direct child of root for which skip (if
+// not nil) is true, and that child's descendants. A process that exits during
+// the scan is left out; one created during it is found by the next scan.
+func scanTree(root int, skip func(procStat) bool) ([]proc, error) {
+	procs, err := listProcs()
 	if err != nil {
-		return nil, fmt.Errorf("read process table: %w", err)
+		return nil, err
 	}
-	kids := map[int][]int{}
-	for _, pid := range pids {
-		ppid, err := (&process.Process{Pid: pid}).Ppid()
-		if err != nil {
-			continue // exited since the listing
-		}
-		kids[int(ppid)] = append(kids[int(ppid)], int(pid))
+	kids := map[int][]procStat{}
+	for _, p := range procs {
+		kids[p.ppid] = append(kids[p.ppid], p)
 	}
 	var tree []proc
 	for queue := []int{root}; len(queue) > 0; queue = queue[1:] {
 		for _, k := range kids[queue[0]] {
-			tree = append(tree, proc{pid: k, ppid: queue[0]})
-			queue = append(queue, k)
+			if queue[0] == root && skip != nil && skip(k) {
+				continue
+			}
+			tree = append(tree, proc{pid: k.pid, ppid: queue[0], start: k.start})
+			queue = append(queue, k.pid)
 		}
 	}
 	return tree, nil
 }
 
+// scan lists the supervised tree: every descendant of the wrapper but its
+// helpers and theirs (S3).
+func (c *Child) scan() ([]proc, error) {
+	return scanTree(os.Getpid(), c.classifier().is)
+}
+
+// classifier is a fresh classifier of the wrapper's children (S3).
+func (c *Child) classifier() *classifier {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &classifier{helpers: c.helpers, mainLive: !c.reaped}
+}
+
 // signalProc sends sig to p through a pidfd (os.FindProcess pins the process),
-// and only if, once pinned, its parent is still the one the scan saw or the
-// wrapper (it was orphaned meanwhile): a pid recycled since the scan is not
-// hit (S2). Errors mean the process is gone and are ignored.
+// and only if, once pinned, it is still the process the scan saw (same start
+// time): a pid recycled since the scan, by a helper or anyone, is not hit
+// (S2). Errors mean the process is gone and are ignored. The pidfd is held
+// under pidfdMu, so that it is not taken for a helper's (S3).
 func signalProc(p proc, sig syscall.Signal) {
+	pidfdMu.Lock()
+	defer pidfdMu.Unlock()
 	h, err := os.FindProcess(p.pid)
 	if err != nil {
 		return
 	}
 	defer h.Release()
-	ppid, err := (&process.Process{Pid: int32(p.pid)}).Ppid()
-	if err != nil || (int(ppid) != p.ppid && int(ppid) != os.Getpid()) {
+	if st, err := readStat(p.pid); err != nil || st.start != p.start {
 		return
 	}
 	_ = h.Signal(sig)
@@ -107,10 +124,9 @@ func survivors(tree []proc, mainReaped bool, scanErr error) *SurvivorsError {
 	e := &SurvivorsError{MainReaped: mainReaped, Err: scanErr}
 	sort.Slice(tree, func(i, j int) bool { return tree[i].pid < tree[j].pid })
 	for _, p := range tree {
-		st, err := (&process.Process{Pid: int32(p.pid)}).Status()
 		state := "gone"
-		if err == nil && len(st) > 0 {
-			state = st[0]
+		if st, err := readStat(p.pid); err == nil && st.start == p.start {
+			state = string(st.state)
 		}
 		e.Pids = append(e.Pids, p.pid)
 		e.States = append(e.States, state)

@@ -187,12 +187,17 @@ func TestRefusedConfigurationsExitBeforeConnecting(t *testing.T) {
 		{"bad log format", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--log-format", "xml"}, child...), "--log-format"},
 		{"missing --zk", append([]string{"run", "--lock", "/x"}, child...), "zk"},
 		{"unknown flag", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--no-such-flag"}, child...), "no-such-flag"},
+		{"command not found", []string{"run", "--zk", zkAddr, "--lock", "/x", "--", "/no/such/command"}, "not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			want := exitcode.RefusedConfig
+			if tt.name == "command not found" {
+				want = exitcode.NotFound // refused just the same, with its own code
+			}
 			w := startWrapper(t, nil, tt.args...)
-			if code := w.wait(10 * time.Second); code != exitcode.RefusedConfig {
-				t.Fatalf("exit %d, want %d", code, exitcode.RefusedConfig)
+			if code := w.wait(10 * time.Second); code != want {
+				t.Fatalf("exit %d, want %d", code, want)
 			}
 			if !strings.Contains(w.log(), tt.want) {
 				t.Fatalf("message does not mention %q:\n%s", tt.want, w.log())

@@ -3,12 +3,27 @@
 // as PID 1 (unshare --pid --fork --mount-proc) next to tini and dumb-init, and
 // the benchmark measures it.
 //
-//	zkwrap [-engine E] [-signal-map M] [-user U] [-group G] [-grace D] [-lose-lock FILE] [--] cmd [args...]
+//	zkwrap [-engine E] [-signal-map M] [-user U] [-group G] [-grace D] [-lose-lock FILE]
+//	       [-before SCRIPT] [-during SCRIPT] [-loop N] [-v] [--] cmd [args...]
 //
 // It forwards every signal, reaps, and when the child exits stops what the
 // child left behind and exits with the child's code. -lose-lock stands in for
 // the lease: when FILE appears, the tree is stopped and zkwrap exits 90 (lock
 // lost). A Stop that cannot confirm the tree gone exits 99 with the survivors.
+//
+// The other flags stand in for the wrapper's own helper commands (the run
+// pipeline's scheduled backups), which must neither lose their exit status to
+// the reaper nor be stopped with the tree: -before runs "sh -c SCRIPT" before
+// the child starts, with a bare fork and exec in a process group of its own
+// (so that only Start's snapshot of the wrapper's children tells it from the
+// tree); -during runs it once the child has started, with os/exec in a
+// process group of its own, as the run pipeline runs its backup tools. Both
+// are waited for after the tree is stopped, and their outcome printed
+// ("zkwrap: before: exit status 4"). -loop runs "sh -c 'exit 3'" with os/exec
+// N times while the child runs, every other one in a process group of its
+// own, and prints "zkwrap: loop: N/N exit 3" or the first outcome that was
+// not exit status 3. -v prints "zkwrap: stopped" once the tree is confirmed
+// gone and "zkwrap: exit CODE" last.
 package main
 
 import (
@@ -32,6 +47,8 @@ type config struct {
 	spec     supervise.Spec
 	policy   supervise.StopPolicy
 	loseLock string
+	helpers  helperConfig
+	verbose  bool
 }
 
 func run(args []string) int {
@@ -42,17 +59,33 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "zkwrap: %v\n", err)
 		return exitcode.RefusedConfig
 	}
+	code := supervised(cfg, sigs)
+	if cfg.verbose {
+		fmt.Fprintf(os.Stderr, "zkwrap: exit %d\n", code)
+	}
+	return code
+}
+
+// supervised runs the child (and the helpers around it) and returns the exit
+// code.
+func supervised(cfg config, sigs <-chan os.Signal) int {
+	h := startBefore(cfg.helpers)
+	defer h.wait()
 	child, err := supervise.Start(cfg.spec)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "zkwrap: %v\n", err)
 		return supervise.ExitCodeOf(err)
 	}
+	h.startDuring(cfg.helpers)
 	code := watch(child, sigs, appears(cfg.loseLock))
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.policy.Grace+supervise.KillWait)
 	defer cancel()
 	if err := child.Stop(ctx, cfg.policy); err != nil {
 		fmt.Fprintf(os.Stderr, "zkwrap: %v\n", err)
 		return exitcode.Internal
+	}
+	if cfg.verbose {
+		fmt.Fprintln(os.Stderr, "zkwrap: stopped")
 	}
 	return code
 }
@@ -80,6 +113,11 @@ func parse(args []string) (config, error) {
 	grp := fs.String("group", "", "with this primary group (name or gid)")
 	grace := fs.Duration("grace", 10*time.Second, "time between the stop signal and SIGKILL")
 	lose := fs.String("lose-lock", "", "stop the tree and exit 90 when this file appears")
+	var hc helperConfig
+	fs.StringVar(&hc.before, "before", "", "run sh -c SCRIPT before the child (fork and exec, in its own process group)")
+	fs.StringVar(&hc.during, "during", "", "run sh -c SCRIPT once the child has started (os/exec, in its own process group)")
+	fs.IntVar(&hc.loop, "loop", 0, "run sh -c 'exit 3' this many times while the child runs")
+	verbose := fs.Bool("v", false, "say when the tree is stopped, and the exit code")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -99,6 +137,8 @@ func parse(args []string) (config, error) {
 		},
 		policy:   supervise.StopPolicy{Signal: m.Translate(syscall.SIGTERM), Grace: *grace},
 		loseLock: *lose,
+		helpers:  hc,
+		verbose:  *verbose,
 	}, nil
 }
 
