@@ -72,7 +72,7 @@ pgport=$(free_port)
 wrapped() { # name: start a zkfence-wrapped postgres, logging to $work/name.log
   TZ=UTC "$ZKFENCE" run --zk "$zk" --lock "$lock" \
     --session-timeout 8s --zk-tick-time 500ms --zk-sync-limit 2 --heartbeat 500ms \
-    --stop-signal INT --signal-map TERM:INT --stop-grace 1s --user postgres \
+    --engine postgres --stop-grace 1s --user postgres \
     -- "$PGBIN/postgres" -D "$data" -p "$pgport" -k "$work/sock" -c listen_addresses= \
     > "$work/$1.out" 2> "$work/$1.err" &
   pids+=($!)
