@@ -70,7 +70,7 @@ func (c *Client) App(ctx context.Context, id string) ([]byte, error) {
 	var out struct {
 		App rawJSON `json:"app"`
 	}
-	if err := c.do(ctx, "GET", "/v2/apps"+absolutePath(id), nil, nil, &out); err != nil {
+	if err := c.do(ctx, "GET", appPath(id), nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return out.App, nil
@@ -102,7 +102,7 @@ func (c *Client) UpdateApp(ctx context.Context, id string, def []byte, force boo
 		DeploymentID string `json:"deploymentId"`
 		Version      string `json:"version"`
 	}
-	if err := c.do(ctx, "PUT", "/v2/apps"+absolutePath(id), forceQuery(force), def, &out); err != nil {
+	if err := c.do(ctx, "PUT", appPath(id), forceQuery(force), def, &out); err != nil {
 		return DeployResult{}, err
 	}
 	return DeployResult{Forced: force, DeploymentID: out.DeploymentID, Version: out.Version}, nil
@@ -113,7 +113,7 @@ func (c *Client) Tasks(ctx context.Context, appID string) ([]Task, error) {
 	var out struct {
 		Tasks []Task `json:"tasks"`
 	}
-	if err := c.do(ctx, "GET", "/v2/apps"+absolutePath(appID)+"/tasks", nil, nil, &out); err != nil {
+	if err := c.do(ctx, "GET", appPath(appID)+"/tasks", nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Tasks, nil
@@ -127,12 +127,8 @@ func (c *Client) DetachedVolumes(ctx context.Context, appID string) ([]DetachedV
 	}
 	var out []DetachedVolume
 	for _, t := range tasks {
-		if t.StartedAt != "" {
-			continue
-		}
-		for _, v := range t.LocalVolumes {
-			out = append(out, DetachedVolume{TaskID: t.ID, Host: t.Host, AgentID: t.SlaveID,
-				ContainerPath: v.ContainerPath, PersistenceID: v.PersistenceID})
+		if t.StartedAt == "" {
+			out = appendDetached(out, t.ID, t.Host, t.SlaveID, t.LocalVolumes)
 		}
 	}
 	return out, nil
@@ -161,13 +157,26 @@ func (c *Client) KillTask(ctx context.Context, appID, taskID string, o KillOptio
 	var out struct {
 		Task Task `json:"task"`
 	}
-	err := c.do(ctx, "DELETE", "/v2/apps"+absolutePath(appID)+"/tasks/"+taskID, q, nil, &out)
+	err := c.do(ctx, "DELETE", appPath(appID)+"/tasks/"+taskID, q, nil, &out)
 	return out.Task, err
 }
 
 // WipeTask kills a task and destroys its local volumes: its data is gone.
 func (c *Client) WipeTask(ctx context.Context, appID, taskID string) (Task, error) {
 	return c.KillTask(ctx, appID, taskID, KillOptions{Wipe: true})
+}
+
+// appPath is the path of an app: /v2/apps/{id}.
+func appPath(id string) string { return "/v2/apps" + absolutePath(id) }
+
+// appendDetached adds the local volumes of a task or pod instance that is
+// not running to out, with where they are reserved.
+func appendDetached(out []DetachedVolume, taskID, host, agentID string, vols []LocalVolume) []DetachedVolume {
+	for _, v := range vols {
+		out = append(out, DetachedVolume{TaskID: taskID, Host: host, AgentID: agentID,
+			ContainerPath: v.ContainerPath, PersistenceID: v.PersistenceID})
+	}
+	return out
 }
 
 func forceQuery(force bool) url.Values {

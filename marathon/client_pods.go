@@ -39,7 +39,7 @@ type ContainerStatus struct {
 // Pod reads a pod's definition (GET /v2/pods/{id}) as raw JSON.
 func (c *Client) Pod(ctx context.Context, id string) ([]byte, error) {
 	var out rawJSON
-	if err := c.do(ctx, "GET", "/v2/pods"+absolutePath(id), nil, nil, &out); err != nil {
+	if err := c.do(ctx, "GET", podPath(id), nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -47,32 +47,44 @@ func (c *Client) Pod(ctx context.Context, id string) ([]byte, error) {
 
 // CreatePod posts a new pod (POST /v2/pods; 201).
 func (c *Client) CreatePod(ctx context.Context, def []byte) (DeployResult, error) {
-	var out struct {
-		Version string `json:"version"`
-	}
-	h, err := c.doHeader(ctx, "POST", "/v2/pods", nil, def, &out)
+	r, err := c.sendPod(ctx, "POST", "/v2/pods", nil, def)
 	if err != nil {
 		return DeployResult{}, err
 	}
-	return DeployResult{Created: true, DeploymentID: h.Get(deploymentHeader), Version: out.Version}, nil
+	r.Created = true
+	return r, nil
 }
 
 // UpdatePod replaces a pod's definition (PUT /v2/pods/{id}; 200 or 201).
 func (c *Client) UpdatePod(ctx context.Context, id string, def []byte, force bool) (DeployResult, error) {
-	var out struct {
-		Version string `json:"version"`
-	}
-	h, err := c.doHeader(ctx, "PUT", "/v2/pods"+absolutePath(id), forceQuery(force), def, &out)
+	r, err := c.sendPod(ctx, "PUT", podPath(id), forceQuery(force), def)
 	if err != nil {
 		return DeployResult{}, err
 	}
-	return DeployResult{Forced: force, DeploymentID: h.Get(deploymentHeader), Version: out.Version}, nil
+	r.Forced = force
+	return r, nil
 }
+
+// sendPod sends a pod definition and reads the answer: the pod, with its
+// version, and the deployment in a header.
+func (c *Client) sendPod(ctx context.Context, method, path string, query url.Values, def []byte) (DeployResult, error) {
+	var out struct {
+		Version string `json:"version"`
+	}
+	h, err := c.doHeader(ctx, method, path, query, def, &out)
+	if err != nil {
+		return DeployResult{}, err
+	}
+	return DeployResult{DeploymentID: h.Get(deploymentHeader), Version: out.Version}, nil
+}
+
+// podPath is the path of a pod: /v2/pods/{id}.
+func podPath(id string) string { return "/v2/pods" + absolutePath(id) }
 
 // PodStatus reads a pod's instances with their agents and local volumes.
 func (c *Client) PodStatus(ctx context.Context, id string) (PodStatus, error) {
 	var out PodStatus
-	err := c.do(ctx, "GET", "/v2/pods"+absolutePath(id)+"::status", nil, nil, &out)
+	err := c.do(ctx, "GET", podPath(id)+"::status", nil, nil, &out)
 	return out, err
 }
 
@@ -85,12 +97,8 @@ func (c *Client) DetachedPodVolumes(ctx context.Context, id string) ([]DetachedV
 	}
 	var out []DetachedVolume
 	for _, in := range st.Instances {
-		if in.running() {
-			continue
-		}
-		for _, v := range in.LocalVolumes {
-			out = append(out, DetachedVolume{TaskID: in.ID, Host: in.AgentHostname, AgentID: in.AgentID,
-				ContainerPath: v.ContainerPath, PersistenceID: v.PersistenceID})
+		if !in.running() {
+			out = appendDetached(out, in.ID, in.AgentHostname, in.AgentID, in.LocalVolumes)
 		}
 	}
 	return out, nil
@@ -110,6 +118,6 @@ func (in PodInstance) running() bool {
 func (c *Client) WipePodInstance(ctx context.Context, podID, instanceID string) (PodInstance, error) {
 	var out PodInstance
 	q := url.Values{"wipe": {"true"}}
-	err := c.do(ctx, "DELETE", "/v2/pods"+absolutePath(podID)+"::instances/"+instanceID, q, nil, &out)
+	err := c.do(ctx, "DELETE", podPath(podID)+"::instances/"+instanceID, q, nil, &out)
 	return out, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"reflect"
 	"sort"
 	"strings"
@@ -105,22 +106,16 @@ func decodeObject(data []byte, v any) (fields, error) {
 		return nil, nil
 	}
 	var errs decodeErrors
-	rv := reflect.ValueOf(v).Elem()
-	rt := rv.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		name, ok := jsonName(rt.Field(i))
-		if !ok {
-			continue
-		}
-		b, present := raw[name]
+	for m := range members(v) {
+		b, present := raw[m.name]
 		if !present || isNull(b) {
-			if rt.Field(i).Tag.Get("required") == "true" {
-				errs = append(errs, &DecodeError{Path: "/" + name, Msg: undefinedMsg(name, data)})
+			if m.required {
+				errs = append(errs, &DecodeError{Path: "/" + m.name, Msg: undefinedMsg(m.name, data)})
 			}
 			continue
 		}
-		if err := decodeValue(b, rv.Field(i).Addr().Interface()); err != nil {
-			errs = append(errs, prefixed("/"+name, err)...)
+		if err := decodeValue(b, m.value.Addr().Interface()); err != nil {
+			errs = append(errs, prefixed("/"+m.name, err)...)
 		}
 	}
 	if len(errs) > 0 {
@@ -175,22 +170,16 @@ func encodeObject(v any, raw fields) ([]byte, error) {
 	for k, b := range raw {
 		out[k] = b
 	}
-	rv := reflect.ValueOf(v).Elem()
-	rt := rv.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		name, ok := jsonName(rt.Field(i))
-		if !ok {
+	for m := range members(v) {
+		if isUnset(m.value) {
+			delete(out, m.name)
 			continue
 		}
-		if isUnset(rv.Field(i)) {
-			delete(out, name)
-			continue
-		}
-		b, err := json.Marshal(rv.Field(i).Interface())
+		b, err := json.Marshal(m.value.Interface())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", m.name, err)
 		}
-		out[name] = b
+		out[m.name] = b
 	}
 	return json.Marshal(out)
 }
@@ -203,6 +192,32 @@ func isUnset(v reflect.Value) bool {
 		return v.Len() == 0
 	}
 	return false
+}
+
+// member is one modelled field of a definition type: an exported field
+// with a json tag.
+type member struct {
+	name     string        // the JSON member name
+	required bool          // tagged `required:"true"`
+	value    reflect.Value // the field of the struct, settable
+}
+
+// members walks the modelled fields of the struct v points to, in their
+// order of declaration: decodeObject and encodeObject see the same ones.
+func members(v any) iter.Seq[member] {
+	return func(yield func(member) bool) {
+		rv := reflect.ValueOf(v).Elem()
+		rt := rv.Type()
+		for i := 0; i < rt.NumField(); i++ {
+			name, ok := jsonName(rt.Field(i))
+			if !ok {
+				continue
+			}
+			if !yield(member{name, rt.Field(i).Tag.Get("required") == "true", rv.Field(i)}) {
+				return
+			}
+		}
+	}
 }
 
 // jsonName is the member name of an exported field with a json tag.

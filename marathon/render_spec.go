@@ -26,7 +26,7 @@ type Spec struct {
 	MySQLHostPath bool              `json:"mysqlHostPath,omitempty"` // mount the volume at /var/lib/mysql (needs Image; apps only)
 	User          string            `json:"user,omitempty"`          // default postgres or mysql
 	StopSignal    string            `json:"stopSignal,omitempty"`    // default SIGINT (postgres) or SIGTERM (mysql)
-	StopGrace     string            `json:"stopGrace,omitempty"`     // default 30s
+	StopGrace     string            `json:"stopGrace,omitempty"`     // zkfence --stop-grace, on lock loss; default 1s
 	Zkfence       string            `json:"zkfence,omitempty"`       // the zkfence binary in the task, default "zkfence"
 	Fstype        string            `json:"fstype,omitempty"`        // expected file system type of the volume
 	Env           map[string]string `json:"env,omitempty"`
@@ -83,7 +83,10 @@ func (s Spec) withDefaults() (Spec, engine, error) {
 	defaultString(&s.Containerizer, "MESOS")
 	defaultString(&s.User, eng.user)
 	defaultString(&s.StopSignal, eng.signal)
-	defaultString(&s.StopGrace, "30s")
+	// --stop-grace is the grace on lock loss and counts in the timing
+	// budget (K); a longer one is refused by zkfence run with default
+	// timings (about 6.8s is the most a 30s session allows).
+	defaultString(&s.StopGrace, "1s")
 	defaultString(&s.Zkfence, "zkfence")
 	defaultString(&s.Volume.Name, eng.volume)
 	defaultString(&s.Volume.Type, "root")
@@ -159,12 +162,16 @@ func (s Spec) persistentInfo() *PersistentVolumeInfo {
 	return info
 }
 
+// dbShutdown is what a database gets for its clean shutdown when Marathon
+// kills the task: zkfence forwards the SIGTERM and waits for it.
+const dbShutdown = 30 * time.Second
+
 // killGraceSeconds is how long Mesos waits after SIGTERM before it kills
-// the task: zkfence's stop grace plus 10 s for zkfence to stop the whole
-// tree, release the lock and unmount.
+// the task: the database's clean shutdown, plus zkfence's stop grace and
+// 10 s for zkfence to stop the whole tree, release the lock and unmount.
 func (s Spec) killGraceSeconds() float64 {
 	g, _ := time.ParseDuration(s.StopGrace)
-	return (g + 10*time.Second).Seconds()
+	return (dbShutdown + g + 10*time.Second).Seconds()
 }
 
 func defaultString(p *string, v string) {

@@ -246,9 +246,8 @@ func (u UnreachableStrategy) MarshalJSON() ([]byte, error) {
 // volume without persistent, external or secret as a host volume, so a
 // misspelt "persistent" is reported as a missing hostPath.
 func (v *AppVolume) UnmarshalJSON(b []byte) error {
-	*v = AppVolume{}
-	raw, err := decodeObject(b, v)
-	v.raw = raw
+	err := decodeInto(v, &v.raw, b)
+	raw := v.raw
 	errs := asDecodeErrorsOrNil(err)
 	required := []string{"containerPath"}
 	if v.Persistent == nil && v.External == nil && v.Secret == nil {

@@ -47,7 +47,7 @@ func oldAppAPIRules(a *App) *violations {
 			nonRandom = append(nonRandom, p)
 		}
 	}
-	if len(dedupeInts(nonRandom)) != len(nonRandom) {
+	if len(dedupe(nonRandom)) != len(nonRandom) {
 		v.add("/", "ports must be unique")
 	}
 	if a.IPAddress != nil && (len(a.Ports) > 0 || len(a.PortDefinitions) > 0) {
@@ -178,7 +178,7 @@ func portDefinitionRules(v *violations, defs []PortDefinition) {
 	if len(dedupe(names)) != len(names) {
 		v.add("/portDefinitions", "Port names must be unique.")
 	}
-	if len(dedupeInts(ports)) != len(ports) {
+	if len(dedupe(ports)) != len(ports) {
 		v.add("/portDefinitions", "Ports must be unique.")
 	}
 }
@@ -186,14 +186,9 @@ func portDefinitionRules(v *violations, defs []PortDefinition) {
 // appResourceRules: no negative resources or instances; GPUs need the
 // Mesos containerizer and the gpu_resources feature.
 func appResourceRules(v *violations, a *App) {
-	for _, r := range []struct {
-		path string
-		val  float64
-	}{{"/cpus", *a.CPUs}, {"/mem", *a.Mem}, {"/disk", *a.Disk}} {
-		if r.val < 0 {
-			v.addf(r.path, "got %s, expected 0.0 or more", jdouble(r.val))
-		}
-	}
+	atLeastZero(v, "/cpus", *a.CPUs)
+	atLeastZero(v, "/mem", *a.Mem)
+	atLeastZero(v, "/disk", *a.Disk)
 	if *a.GPUs < 0 {
 		v.addf("/gpus", "got %d, expected 0 or more", *a.GPUs)
 	}
@@ -239,12 +234,25 @@ func capacityRules(v *violations, prefix string, min, max float64) {
 		name string
 		val  float64
 	}{{"/minimumHealthCapacity", min}, {"/maximumOverCapacity", max}} {
-		if c.val < 0 {
-			v.addf(prefix+c.name, "got %s, expected 0.0 or more", jdouble(c.val))
-		}
+		atLeastZero(v, prefix+c.name, c.val)
 		if c.val > 1 {
 			v.addf(prefix+c.name, "got %s, expected 1.0 or less", jdouble(c.val))
 		}
+	}
+}
+
+// atLeastZero: a number that may not be negative (Marathon's
+// "got -1.0, expected 0.0 or more").
+func atLeastZero(v *violations, path string, val float64) {
+	if val < 0 {
+		v.addf(path, "got %s, expected 0.0 or more", jdouble(val))
+	}
+}
+
+// optionalAtLeastZero is atLeastZero for a member that may be left out.
+func optionalAtLeastZero(v *violations, path string, val *float64) {
+	if val != nil {
+		atLeastZero(v, path, *val)
 	}
 }
 
@@ -268,16 +276,4 @@ func samePorts(ports []int, defs []PortDefinition) bool {
 		}
 	}
 	return true
-}
-
-func dedupeInts(xs []int) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }

@@ -85,14 +85,9 @@ func podVolumeRules(v *violations, p *Pod) {
 // podContainerRules are the rules of one container at prefix.
 func podContainerRules(v *violations, p *Pod, c *PodContainer, prefix string) {
 	if r := c.Resources; r != nil {
-		for _, f := range []struct {
-			name string
-			val  *float64
-		}{{"cpus", r.CPUs}, {"mem", r.Mem}, {"disk", r.Disk}} {
-			if f.val != nil && *f.val < 0 {
-				v.addf(prefix+"/resources/"+f.name, "got %s, expected 0.0 or more", jdouble(*f.val))
-			}
-		}
+		optionalAtLeastZero(v, prefix+"/resources/cpus", r.CPUs)
+		optionalAtLeastZero(v, prefix+"/resources/mem", r.Mem)
+		optionalAtLeastZero(v, prefix+"/resources/disk", r.Disk)
 	}
 	host, container := networkModes(p.Networks)
 	for j, e := range c.Endpoints {
@@ -127,14 +122,9 @@ func podContainerRules(v *violations, p *Pod, c *PodContainer, prefix string) {
 // podSchedulingRules: backoff not negative, capacities in [0, 1], well-formed constraints.
 func podSchedulingRules(v *violations, s *PodScheduling) {
 	if b := s.Backoff; b != nil {
-		for _, f := range []struct {
-			name string
-			val  *float64
-		}{{"backoff", b.Backoff}, {"backoffFactor", b.BackoffFactor}, {"maxLaunchDelay", b.MaxLaunchDelay}} {
-			if f.val != nil && *f.val < 0 {
-				v.addf("/scheduling/backoff/"+f.name, "got %s, expected 0.0 or more", jdouble(*f.val))
-			}
-		}
+		optionalAtLeastZero(v, "/scheduling/backoff/backoff", b.Backoff)
+		optionalAtLeastZero(v, "/scheduling/backoff/backoffFactor", b.BackoffFactor)
+		optionalAtLeastZero(v, "/scheduling/backoff/maxLaunchDelay", b.MaxLaunchDelay)
 	}
 	if u := s.Upgrade; u != nil {
 		capacityRules(v, "/scheduling/upgrade", *u.MinimumHealthCapacity, *u.MaximumOverCapacity)
@@ -165,10 +155,10 @@ func podUniquenessRules(v *violations, p *Pod) {
 	if len(dedupe(names)) != len(names) {
 		v.add("/", "endpoint names nust be unique across all containers")
 	}
-	if len(dedupeInts(cports)) != len(cports) {
+	if len(dedupe(cports)) != len(cports) {
 		v.add("/", "container ports must be unique across all containers")
 	}
-	if len(dedupeInts(hports)) != len(hports) {
+	if len(dedupe(hports)) != len(hports) {
 		v.add("/", "host ports must be unique across all containers")
 	}
 }

@@ -2,7 +2,6 @@ package marathon
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -73,7 +72,7 @@ type service struct {
 func enforceRoles(v *violations, s service, opts Options) {
 	rs := roleSettingsFor(s.id, opts)
 	if !rs.valid[s.role] {
-		v.addf("/role", "got %s, expected one of: [%s]", s.role, strings.Join(sortedSet(rs.valid), ", "))
+		v.addf("/role", "got %s, expected one of: [%s]", s.role, strings.Join(sortedKeys(rs.valid), ", "))
 	}
 	if s.resident && s.role == "*" {
 		v.addf("/role", "Resident %s cannot have the role *", s.noun)
@@ -139,22 +138,15 @@ func roleNameProblem(r string) string {
 	return ""
 }
 
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func dedupe(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+// dedupe is xs without its repeats, in order: callers compare lengths to
+// find duplicate names, ports or roles.
+func dedupe[T comparable](xs []T) []T {
+	seen := map[T]bool{}
+	var out []T
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
 		}
 	}
 	return out

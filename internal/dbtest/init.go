@@ -3,6 +3,7 @@ package dbtest
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 )
 
 // Init creates and initialises a data directory for engine, owned by the
@@ -22,8 +23,15 @@ func Init(engine, dataDir string) error {
 		}
 		cmd.SysProcAttr = attr
 	case MySQL:
+		// A private tmpdir: the shared /tmp is cleaned by other test runs on
+		// this machine, and mariadbd's bootstrap fails when a temporary table
+		// file vanishes under it.
+		tmp := filepath.Join(filepath.Dir(dataDir), filepath.Base(dataDir)+".tmp")
+		if err := mkdirFor(engine, tmp); err != nil {
+			return err
+		}
 		cmd = exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+dataDir, "--user=mysql",
-			"--auth-root-authentication-method=normal", "--skip-test-db")
+			"--auth-root-authentication-method=normal", "--skip-test-db", "--tmpdir="+tmp)
 	default:
 		return fmt.Errorf("unknown engine %q", engine)
 	}

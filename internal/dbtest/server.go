@@ -39,7 +39,7 @@ func Argv(engine, dataDir, sockDir string) []string {
 		return []string{PGBin + "/postgres", "-D", dataDir, "-k", sockDir, "-c", "listen_addresses="}
 	}
 	return []string{"/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + dataDir, "--socket=" + mysqlSocket(sockDir),
-		"--skip-networking", "--user=mysql", "--pid-file=" + sockDir + "/mariadb.pid"}
+		"--skip-networking", "--user=mysql", "--pid-file=" + sockDir + "/mariadb.pid", "--tmpdir=" + sockDir}
 }
 
 // Start starts a server on dataDir (already initialised or restored) and
