@@ -104,6 +104,7 @@ var measurements = []measurement{
 	{"peer lock-loss safety (zkfence, etcdctl lock)", lockLossSafety},
 	{"mount loss", mountLossDetection},
 	{"restore throughput", restoreThroughput},
+	{"frozen holder", frozenHolder},
 	{"overhead start-up (zkfence, tini, dumb-init)", startupOverhead},
 	{"overhead footprint (zkfence, tini, dumb-init)", footprints},
 	{"overhead throughput postgres", pgThroughput},

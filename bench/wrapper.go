@@ -31,10 +31,16 @@ type wrapper struct {
 type logLine struct {
 	Time time.Time `json:"time"`
 	Msg  string    `json:"msg"`
+	PID  int       `json:"pid"`
 }
 
 func startWrapper(bin, zk, lock string, env []string, child ...string) (*wrapper, error) {
-	args := append([]string{"run", "--zk", zk, "--lock", lock}, fastFlags...)
+	return startWrapperFlags(bin, zk, lock, env, nil, child...)
+}
+
+// startWrapperFlags is startWrapper with extra zkfence flags.
+func startWrapperFlags(bin, zk, lock string, env, flags []string, child ...string) (*wrapper, error) {
+	args := append(append([]string{"run", "--zk", zk, "--lock", lock}, fastFlags...), flags...)
 	w := &wrapper{cmd: exec.Command(bin, append(append(args, "--"), child...)...), done: make(chan struct{})}
 	w.cmd.Env = append(os.Environ(), env...)
 	stderr, err := w.cmd.StderrPipe()
