@@ -17,6 +17,14 @@ import (
 // handshakeFunc receives the negotiated timeout and session ID of a connection.
 type handshakeFunc func(timeout time.Duration, sessionID int64)
 
+// handshakeTimeout bounds the wait for a server's connect response.
+// go-zookeeper waits ten receive timeouts for it (200 s with a 30 s session),
+// so a server that accepts connections before it serves (one still
+// starting, or wedged) would hold zkfence that long; a healthy server
+// answers in milliseconds. After this the connection is dropped and the next
+// server is tried.
+const handshakeTimeout = 5 * time.Second
+
 // handshakeDialer returns a dialer for zk.WithDialer that reports every
 // connect response to report.
 func handshakeDialer(report handshakeFunc) func(network, address string, timeout time.Duration) (net.Conn, error) {
@@ -25,7 +33,7 @@ func handshakeDialer(report handshakeFunc) func(network, address string, timeout
 		if err != nil {
 			return nil, err
 		}
-		return &handshakeConn{Conn: c, report: report}, nil
+		return &handshakeConn{Conn: c, report: report, by: time.Now().Add(handshakeTimeout)}, nil
 	}
 }
 
@@ -38,6 +46,18 @@ type handshakeConn struct {
 	mu   sync.Mutex
 	buf  []byte
 	done bool
+	by   time.Time // the connect response must have come by then
+}
+
+// SetReadDeadline keeps go-zookeeper's deadline, but no later than the
+// handshake's own until the connect response has been read.
+func (c *handshakeConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	if !c.done && (t.IsZero() || t.After(c.by)) {
+		t = c.by
+	}
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *handshakeConn) Read(p []byte) (int, error) {

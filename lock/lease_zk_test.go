@@ -3,6 +3,8 @@ package lock
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -97,4 +99,58 @@ func TestLeaseEndsBeforeTheSessionExpiresWhenCutOff(t *testing.T) {
 	}
 	t.Logf("cut -> lease lost %v; cut -> contender granted %v", lost.Sub(cut), grant.Sub(cut))
 	other.deleteNode(r.held.Node)
+}
+
+func TestAStalledHandshakeIsRetried(t *testing.T) {
+	needZK(t)
+	// A listener whose first connection is accepted and never answered, like
+	// a server that accepts before it serves; later ones reach ZooKeeper.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stalled := make(chan net.Conn, 1)
+	defer func() {
+		select {
+		case c := <-stalled:
+			c.Close()
+		default:
+		}
+	}()
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if n == 0 {
+				stalled <- c
+				continue
+			}
+			go forward(c, server.Addr())
+		}
+	}()
+	start := time.Now()
+	// With a 30s session go-zookeeper alone would wait 200s for the answer.
+	s := dial(t, ln.Addr().String(), 30*time.Second)
+	took := time.Since(start)
+	if took > 15*time.Second || took < handshakeTimeout {
+		t.Fatalf("session after %v, want just after the %v handshake timeout", took, handshakeTimeout)
+	}
+	if s.NegotiatedTimeout() == 0 {
+		t.Fatal("no negotiated timeout")
+	}
+}
+
+// forward copies bytes between c and a new connection to target.
+func forward(c net.Conn, target string) {
+	defer c.Close()
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go io.Copy(up, c)
+	io.Copy(c, up)
 }
