@@ -29,6 +29,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/durable"
 )
 
 // Dir and File name the record on a volume.
@@ -90,36 +92,8 @@ func Write(root string, r Record) error {
 	if err != nil {
 		return fmt.Errorf("write fence record: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, File+".tmp-*")
-	if err != nil {
+	if err := durable.WriteFile(dir, File, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write fence record: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write fence record: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fsync fence record: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write fence record: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), Path(root)); err != nil {
-		return fmt.Errorf("rename fence record: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +71,7 @@ func takeBackup(ctx context.Context, cfg BackupConfig, dir, name string, start t
 	if err := m.validate(); err != nil {
 		return Manifest{}, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return Manifest{}, err
 	}
 	m.Complete = true

@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"context"
 	"fmt"
 	"os"
@@ -26,7 +28,7 @@ func makeDurable(ctx context.Context, fsRef *os.File, files, dirs []string) erro
 		return err
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syncDir(dirs[i]); err != nil {
+		if err := durable.SyncDir(dirs[i]); err != nil {
 			return fmt.Errorf("fsync %s: %w", dirs[i], err)
 		}
 	}

@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +41,7 @@ func (t target) placeInPlace(staging string, e engine, log *slog.Logger) (commit
 	if err != nil {
 		return false, err
 	}
-	if err := writeFileAtomic(staging, commitName, b, 0o600); err != nil {
+	if err := durable.WriteFile(staging, commitName, b, 0o600); err != nil {
 		return false, fmt.Errorf("write commit record: %w", err)
 	}
 	log.Info("data directory is a mount point: moving the verified restore into it", "data_dir", t.dataDir, "entries", len(rec.Entries))
@@ -69,13 +71,13 @@ func moveUp(staging, dataDir string, rec commitRecord) error {
 			return fmt.Errorf("cannot move %s into %s (staging: %v, data directory: %v)", n, dataDir, errFrom, errTo)
 		}
 	}
-	if err := syncDir(dataDir); err != nil {
+	if err := durable.SyncDir(dataDir); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(staging); err != nil {
 		return fmt.Errorf("remove staging directory: %w", err)
 	}
-	return syncDir(dataDir)
+	return durable.SyncDir(dataDir)
 }
 
 // recoverInPlace deals with the staging directories an interrupted

@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -124,5 +126,5 @@ func writeManifest(dir string, m Manifest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, ManifestName, append(b, '\n'), 0o644)
+	return durable.WriteFile(dir, ManifestName, append(b, '\n'), 0o644)
 }

@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -44,7 +46,7 @@ func writeMarker(staging string, m Marker, e engine, uid, gid int) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(staging, MarkerName, append(b, '\n'), e.fileMode(0o600)); err != nil {
+	if err := durable.WriteFile(staging, MarkerName, append(b, '\n'), e.fileMode(0o600)); err != nil {
 		return err
 	}
 	return os.Lchown(filepath.Join(staging, MarkerName), uid, gid)

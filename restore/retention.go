@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,7 +51,7 @@ func removeBackup(dir string) error {
 	if err := os.Remove(filepath.Join(dir, ManifestName)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {

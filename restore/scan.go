@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -56,7 +58,7 @@ func scanData(ctx context.Context, data string) (Manifest, error) {
 		return m, err
 	}
 	for i := len(m.Dirs) - 1; i >= 0; i-- {
-		if err := syncDir(filepath.Join(data, filepath.FromSlash(m.Dirs[i].Path))); err != nil {
+		if err := durable.SyncDir(filepath.Join(data, filepath.FromSlash(m.Dirs[i].Path))); err != nil {
 			return m, err
 		}
 	}

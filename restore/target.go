@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"context"
 	"errors"
 	"fmt"
@@ -107,5 +109,5 @@ func (t target) placeSibling(staging string) error {
 		}
 		return fmt.Errorf("rename into place: %w", err)
 	}
-	return syncDir(filepath.Dir(t.dataDir))
+	return durable.SyncDir(filepath.Dir(t.dataDir))
 }

@@ -1,13 +1,15 @@
-package restore
+// Package durable writes files so that a crash leaves either the old content
+// or the whole new one, and makes directory entries durable.
+package durable
 
 import (
 	"os"
 	"path/filepath"
 )
 
-// writeFileAtomic writes dir/name through a temp file, fsync and rename, and
+// WriteFile writes dir/name through a temp file, fsync and rename, and
 // fsyncs dir: readers see the old content or the whole new one.
-func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
+func WriteFile(dir, name string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return err
@@ -36,11 +38,11 @@ func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	ok = true
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// syncDir fsyncs a directory, making the entries in it durable.
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory, making the entries in it durable.
+func SyncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
