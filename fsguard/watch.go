@@ -50,11 +50,12 @@ func (c ProbeConfig) MaxDetection() time.Duration { return c.Interval + c.Timeou
 
 // Watcher probes the prepared volumes while the child runs.
 type Watcher struct {
-	cfg  ProbeConfig
-	log  *slog.Logger
-	lost chan struct{} // closed on the first failure
-	quit chan struct{} // closed by Stop
-	wg   sync.WaitGroup
+	cfg     ProbeConfig
+	log     *slog.Logger
+	observe func(time.Duration, error) // may be nil
+	lost    chan struct{}              // closed on the first failure
+	quit    chan struct{}              // closed by Stop
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	err      error
@@ -68,6 +69,12 @@ type Watcher struct {
 // goroutine (with one OS thread, stuck in the kernel) is abandoned until the
 // kernel lets go. A nil log means slog.Default().
 func Watch(p *Prepared, interval, timeout time.Duration, log *slog.Logger) *Watcher {
+	return WatchObserved(p, interval, timeout, log, nil)
+}
+
+// WatchObserved is Watch with observe, if not nil, called after every probe
+// with its latency and outcome (for metrics); it must not block.
+func WatchObserved(p *Prepared, interval, timeout time.Duration, log *slog.Logger, observe func(time.Duration, error)) *Watcher {
 	if interval <= 0 {
 		interval = DefaultProbeInterval
 	}
@@ -77,7 +84,7 @@ func Watch(p *Prepared, interval, timeout time.Duration, log *slog.Logger) *Watc
 	if log == nil {
 		log = slog.Default()
 	}
-	w := &Watcher{cfg: ProbeConfig{interval, timeout}, log: log, lost: make(chan struct{}), quit: make(chan struct{})}
+	w := &Watcher{cfg: ProbeConfig{interval, timeout}, log: log, observe: observe, lost: make(chan struct{}), quit: make(chan struct{})}
 	if p != nil {
 		log.Info("watching storage", "paths", p.Paths(), "interval", interval, "timeout", timeout,
 			"detects_within", w.cfg.MaxDetection())
@@ -124,6 +131,9 @@ func (w *Watcher) loop(g *guarded) {
 		err := w.probe(g)
 		if errors.Is(err, errWatchEnded) {
 			return
+		}
+		if w.observe != nil {
+			w.observe(time.Since(start), err)
 		}
 		if err != nil {
 			w.fail(fmt.Errorf("%w: %s: %w", ErrMountLost, g.path, err))

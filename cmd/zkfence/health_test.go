@@ -84,3 +84,18 @@ func TestHealthEndpointsThroughTheStates(t *testing.T) {
 	b.signal(syscall.SIGTERM)
 	b.wait(15 * time.Second)
 }
+
+func TestMountProbesReachTheMetrics(t *testing.T) {
+	needZK(t)
+	p, vol := lockPath(t), tmpfsVolume(t)
+	addr := httpAddr(t)
+	w := startWrapper(t, nil, runArgs(server.Addr(), p, "--http", addr, "--mount", vol, "--claim-volume",
+		"--probe-interval", "100ms", "--", "sleep", "3600")...)
+	waitHTTP(t, addr, "/readyz", 200, `"mounts_ok":true`)
+	metrics := waitHTTP(t, addr, "/metrics", 200, "zkfence_mount_probe_seconds_count")
+	if strings.Contains(metrics, "zkfence_mount_probe_seconds_count 0\n") {
+		t.Fatalf("no mount probe observed:\n%s", metrics)
+	}
+	w.signal(syscall.SIGTERM)
+	w.wait(15 * time.Second)
+}

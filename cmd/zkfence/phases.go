@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/zkfence/zkfence/fsguard"
 	"github.com/zkfence/zkfence/health"
@@ -39,25 +40,11 @@ type guarded struct {
 func (g guarded) Roots() []string { return g.p.Paths() }
 
 func (g guarded) Watch() runner.Watcher {
-	g.s.state.Mounts(true, nil, 0)
-	return mountWatcher{fsguard.Watch(g.p, g.s.probe.Interval, g.s.probe.Timeout, g.s.log), g.s.state}
+	observe := func(latency time.Duration, err error) { g.s.state.Mounts(err == nil, err, latency) }
+	return fsguard.WatchObserved(g.p, g.s.probe.Interval, g.s.probe.Timeout, g.s.log, observe)
 }
 
 func (g guarded) Release(ctx context.Context) error { return g.p.Release(ctx) }
-
-// mountWatcher reports the loss to the health state too.
-type mountWatcher struct {
-	*fsguard.Watcher
-	state *health.State
-}
-
-func (w mountWatcher) Err() error {
-	err := w.Watcher.Err()
-	if err != nil {
-		w.state.Mounts(false, err, 0)
-	}
-	return err
-}
 
 // restorer is runner.Restorer over restore.Run.
 type restorer struct {
