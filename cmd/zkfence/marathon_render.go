@@ -46,7 +46,7 @@ func marathonRenderCommand() *cli.Command {
 				Usage: "mount the volume at /var/lib/mysql through a host volume (MySQL images; needs --image)"},
 			str("user", "user the database runs as (default postgres or mysql)"),
 			str("stop-signal", "signal that stops the database (default SIGINT for postgres, SIGTERM for mysql)"),
-			str("stop-grace", "time the database gets to stop before SIGKILL (default 30s)"),
+			str("stop-grace", "zkfence --stop-grace: time the database gets to stop on lock loss before SIGKILL; it counts in the timing budget (default 1s)"),
 			str("zkfence-path", "the zkfence binary in the task (default zkfence)"),
 			str("fstype", "expected file system type of the volume"),
 			&cli.StringSliceFlag{Name: "env", EnvVars: menv("env"), Usage: "environment `KEY=VALUE` of the task (repeatable)"},
