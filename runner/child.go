@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
@@ -50,8 +51,7 @@ func childEnv(environ []string) []string {
 // dead by deadline. A tree that survives (a process stuck in uninterruptible
 // I/O on a dead mount) is tried again as long as our lease holds: the lock
 // is not given up while something of the child may still write.
-func (r *run) stop(child *supervise.Child, deadline time.Time) error {
-	policy := supervise.StopPolicy{Signal: r.cfg.StopSignal, Grace: r.cfg.StopGrace}
+func (r *run) stop(child *supervise.Child, deadline time.Time, policy supervise.StopPolicy) error {
 	for {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err := child.Stop(ctx, policy)
@@ -71,12 +71,22 @@ func (r *run) stop(child *supervise.Child, deadline time.Time) error {
 
 // stopOnLoss stops the child because cause (kind "lock", "mount" or
 // "fenced") says it may no longer run, and returns cause.
+//
+// The stop is graceful (stop signal, grace, SIGKILL) while nobody else can
+// hold the lock yet. Past KillBy (a process that thawed after a freeze), or
+// when the volume names a newer holder, another holder may already own the
+// data: a graceful shutdown would write to it (PostgreSQL writes a shutdown
+// checkpoint), so the tree gets SIGKILL at once.
 func (r *run) stopOnLoss(child *supervise.Child, kind string, cause error) error {
 	r.cfg.Health.Stopping(kind, cause)
 	killBy := r.lease.KillBy()
-	r.log.Warn("stopping the child", "cause", cause, "pid", child.Pid(),
+	policy := r.gracefulStop()
+	if kind == "fenced" || !time.Now().Before(killBy) {
+		policy = supervise.StopPolicy{Signal: syscall.SIGKILL}
+	}
+	r.log.Warn("stopping the child", "cause", cause, "pid", child.Pid(), "signal", policy.Signal,
 		"kill_by_in", time.Until(killBy).Round(time.Millisecond))
-	if err := r.stop(child, killBy); err != nil {
+	if err := r.stop(child, killBy, policy); err != nil {
 		r.log.Error("child tree NOT confirmed dead by the lease deadline", "err", err)
 		return errors.Join(cause, fmt.Errorf("%w: %v", ErrStopFailed, err))
 	}
@@ -91,13 +101,18 @@ func (r *run) childExited(child *supervise.Child) error {
 	code := child.ExitCode()
 	r.log.Info("child exited", "pid", child.Pid(), "code", code)
 	r.cfg.Health.Stopping("exit", nil)
-	if err := r.stop(child, r.lease.KillBy()); err != nil {
+	if err := r.stop(child, r.lease.KillBy(), r.gracefulStop()); err != nil {
 		r.log.Error("descendants of the child NOT confirmed dead", "err", err)
 	}
 	if code == 0 {
 		return nil
 	}
 	return &ChildExit{Code: code}
+}
+
+// gracefulStop is the configured stop: stop signal, grace, then SIGKILL.
+func (r *run) gracefulStop() supervise.StopPolicy {
+	return supervise.StopPolicy{Signal: r.cfg.StopSignal, Grace: r.cfg.StopGrace}
 }
 
 // fenceValid is what the fence keeper asks before each heartbeat.
