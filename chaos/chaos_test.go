@@ -1,0 +1,377 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dc "github.com/ory/dockertest/v3/docker"
+
+	"github.com/zkfence/zkfence/internal/images"
+)
+
+var (
+	flagTrials = flag.Int("chaos.trials", 5, "trials per scenario")
+	flagOnly   = flag.String("chaos.only", "", "run only these scenarios: comma-separated numbers or names (e.g. 1,9 or node-kill)")
+	flagSeed   = flag.Int64("chaos.seed", 0, "random seed for fault timing (0: from the clock; logged)")
+	flagOut    = flag.String("chaos.out", "results/latest.md", "where the results table is written")
+	flagLatest = flag.Bool("chaos.latest-images", false,
+		"use the zkfence-local/*:latest images as they are instead of building the working tree's (for working on the suite itself)")
+)
+
+func dcKill(id string) dc.KillContainerOptions {
+	return dc.KillContainerOptions{ID: id, Signal: dc.SIGKILL}
+}
+
+func selected(sc scenario) bool {
+	if *flagOnly == "" {
+		return true
+	}
+	num, _, _ := strings.Cut(sc.name, "-")
+	for _, w := range strings.Split(*flagOnly, ",") {
+		w = strings.TrimSpace(w)
+		if w != "" && (w == num || w == sc.name || strings.Contains(sc.name, w)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestChaos(t *testing.T) {
+	seed := *flagSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	t.Logf("seed %d (rerun the same fault timing with -chaos.seed %d)", seed, seed)
+	rng := rand.New(rand.NewSource(seed))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	root, err := images.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	var set images.Set
+	if *flagLatest {
+		set = images.Set{ZooKeeper: images.LocalRepository + "/zookeeper:latest",
+			Postgres: images.LocalRepository + "/postgres:latest", MariaDB: images.LocalRepository + "/mariadb:latest"}
+	} else if set, err = images.EnsureSet(ctx, root, t.Logf); err != nil {
+		t.Fatalf("images: %v", err)
+	}
+	t.Logf("images ready in %s", time.Since(t0).Round(100*time.Millisecond))
+
+	s := newSuite(t, set, postgresEngine)
+	s.recreateNodes([]string{s.zkAll(), s.zkAll()})
+	if code, out := s.zkfenceCheck(s.nodes[0]); code != 0 {
+		t.Fatalf("zkfence check refuses the suite's profile: exit %d\n%s", code, out)
+	} else {
+		t.Logf("zkfence check:\n%s", out)
+	}
+	s.createTable()
+
+	rep := &report{seed: seed, trials: *flagTrials, started: time.Now()}
+	defaultNodes := true
+	for _, sc := range scenarios {
+		if !selected(sc) {
+			continue
+		}
+		t.Run(sc.name, func(t *testing.T) {
+			s.t = t
+			defer func() { s.t = nil }()
+			if sc.setup != nil {
+				sc.setup(s, rng)
+				defaultNodes = false
+			} else if !defaultNodes {
+				s.recreateNodes([]string{s.zkAll(), s.zkAll()})
+				defaultNodes = true
+			}
+			var results []trialResult
+			for i := 1; i <= *flagTrials; i++ {
+				r := s.trial(sc, i, rng)
+				results = append(results, r)
+				t.Logf("%s", r.line())
+				for _, p := range r.problems {
+					t.Errorf("%s trial %d: %s", sc.name, i, p)
+				}
+			}
+			rep.add(sc, results)
+		})
+		s.t = t
+	}
+	rep.finished = time.Now()
+	md := rep.markdown()
+	t.Logf("results:\n%s", md)
+	if err := os.MkdirAll(filepath.Dir(*flagOut), 0o755); err == nil {
+		if err := os.WriteFile(*flagOut, []byte(md), 0o644); err != nil {
+			t.Errorf("writing %s: %v", *flagOut, err)
+		}
+	}
+}
+
+func (s *suite) createTable() {
+	s.must(s.settle(2 * time.Minute))
+	h, _ := s.holder()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := s.connect(ctx, h)
+	s.must(err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, createTable)
+	s.must(err)
+}
+
+// trialResult is what one trial measured.
+type trialResult struct {
+	scenario  string
+	trial     int
+	what      string
+	holder    string
+	newHolder string
+	overlap   time.Duration
+	overlapAt []string
+	acked     int
+	indet     int
+	lost      int
+	phantom   int
+	regress   int
+	porcupine string
+	failover  time.Duration // fault -> first acknowledged write with a new token; -1 if none
+	detection time.Duration // fault -> the holder's database no longer runs; -1 if it kept running
+	maxGap    time.Duration // longest time without an acknowledged write
+	duration  time.Duration
+	problems  []string
+}
+
+func (r trialResult) line() string {
+	return fmt.Sprintf("trial %d: %s on %s; overlap %s; acked %d (indeterminate %d), lost %d, phantom %d, token regressions %d, porcupine %s; detection %s, failover %s (to %s), longest write gap %s; trial took %s",
+		r.trial, r.what, r.holder, r.overlap, r.acked, r.indet, r.lost, r.phantom, r.regress, r.porcupine,
+		fmtDur(r.detection), fmtDur(r.failover), r.newHolder, r.maxGap.Round(time.Millisecond), r.duration.Round(100*time.Millisecond))
+}
+
+func fmtDur(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// trial runs one fault: settle, write, inject, wait for the failover, heal,
+// settle, check.
+func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
+	start := time.Now()
+	s.heal()
+	if err := s.settle(2 * time.Minute); err != nil {
+		s.dumpLogs()
+		s.t.Fatalf("before trial %d: %v", i, err)
+	}
+	if sc.prepare != nil {
+		sc.prepare(s, rng)
+	}
+	holder, tok := s.holder()
+	if holder == nil {
+		s.t.Fatalf("before trial %d: no holder", i)
+	}
+	name := fmt.Sprintf("%s/%d", sc.name, i)
+	r := trialResult{scenario: sc.name, trial: i, holder: holder.label, failover: -1, detection: -1}
+	cl := s.startClient(name)
+	if !waitUntil(20*time.Second, 50*time.Millisecond, func() bool { return countAcked(cl.snapshot()) >= 20 }) {
+		cl.close()
+		s.t.Fatalf("trial %d: the client gets no writes acknowledged by %s", i, holder.name)
+	}
+	time.Sleep(between(rng, 500*time.Millisecond, 3*time.Second))
+
+	f := &fault{rng: rng, holder: holder}
+	tFault := time.Now()
+	sc.inject(s, f)
+	r.what = f.what
+
+	// Wait for a write acknowledged under a new token (a failover), or, when
+	// the fault may leave the holder in place, for writes to flow again.
+	newTok := func() (write, bool) {
+		for _, w := range cl.snapshot() {
+			if w.acked && w.start.After(tFault) && w.token != tok {
+				return w, true
+			}
+		}
+		return write{}, false
+	}
+	if sc.failover {
+		if !waitUntil(60*time.Second, 50*time.Millisecond, func() bool { _, ok := newTok(); return ok }) {
+			r.problems = append(r.problems, "no failover within 60 s")
+		}
+	} else if sc.await > 0 {
+		waitUntil(sc.await, 50*time.Millisecond, func() bool { _, ok := newTok(); return ok })
+	}
+	if sc.end != nil {
+		sc.end(s, f)
+	}
+	s.heal()
+	if err := s.settle(2 * time.Minute); err != nil {
+		r.problems = append(r.problems, "after the fault: "+err.Error())
+	}
+	tHealed := time.Now()
+	waitUntil(20*time.Second, 50*time.Millisecond, func() bool {
+		n := 0
+		for _, w := range cl.snapshot() {
+			if w.acked && w.start.After(tHealed) {
+				n++
+			}
+		}
+		return n >= 20
+	})
+	writes := cl.close()
+	if w, ok := newTok(); ok {
+		r.failover = w.end.Sub(tFault)
+		r.newHolder = strings.TrimPrefix(w.node, "zkfence-chaos-"+s.run+"-")
+	}
+
+	rows, _, err := s.readRows(name, time.Minute)
+	if err != nil {
+		// Nothing can be said about the writes: not counted as lost.
+		r.problems = append(r.problems, err.Error()+" (the writes are not checked)")
+		r.acked, r.porcupine = countAcked(writes), "unchecked"
+	} else {
+		v := check(writes, rows)
+		r.acked, r.indet, r.lost, r.phantom, r.regress = v.acked, v.indeterminate, v.lost, v.phantom, v.regressions
+		r.porcupine = string(v.linearizable)
+		r.problems = append(r.problems, v.problems...)
+	}
+
+	end := time.Now()
+	w := s.obs.window(start, end)
+	r.overlap = w.overlap
+	for _, o := range w.overlaps {
+		r.overlapAt = append(r.overlapAt, fmt.Sprintf("%s+%s (%s)", o.from.Sub(tFault).Round(time.Millisecond), o.to.Sub(o.from), o.nodes))
+	}
+	if r.overlap > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("I1: two databases ran at once for %s: %v", r.overlap, r.overlapAt))
+	}
+	if stop := w.stopOf(holder.label, tFault); !stop.IsZero() {
+		r.detection = stop.Sub(tFault)
+	}
+	if w.maxGap > 100*time.Millisecond {
+		s.t.Logf("warning: the observer's longest poll gap was %s", w.maxGap)
+	}
+	r.maxGap = maxAckGap(writes, tFault)
+	r.duration = end.Sub(start)
+	if len(r.problems) > 0 {
+		s.dumpLogs()
+	}
+	return r
+}
+
+func countAcked(ws []write) int {
+	n := 0
+	for _, w := range ws {
+		if w.acked {
+			n++
+		}
+	}
+	return n
+}
+
+// maxAckGap is the longest time between two acknowledged writes around the
+// fault.
+func maxAckGap(ws []write, from time.Time) time.Duration {
+	var gap time.Duration
+	var last time.Time
+	for _, w := range ws {
+		if !w.acked {
+			continue
+		}
+		if !last.IsZero() && w.end.After(from) {
+			if g := w.end.Sub(last); g > gap {
+				gap = g
+			}
+		}
+		last = w.end
+	}
+	return gap
+}
+
+func (s *suite) dumpLogs() {
+	for _, n := range s.nodes {
+		s.t.Logf("--- %s (last lines):\n%s", n.name, n.logs(40))
+	}
+}
+
+// report is the table of every scenario.
+type report struct {
+	seed              int64
+	trials            int
+	started, finished time.Time
+	rows              []string
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return -1
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+func (rep *report) add(sc scenario, rs []trialResult) {
+	var overlapTrials, lost, regress, phantom, acked, notLin int
+	var overlap time.Duration
+	var fo, det []time.Duration
+	failovers := 0
+	for _, r := range rs {
+		if r.overlap > 0 {
+			overlapTrials++
+		}
+		overlap += r.overlap
+		lost += r.lost
+		regress += r.regress
+		phantom += r.phantom
+		acked += r.acked
+		if r.porcupine != "Ok" {
+			notLin++
+		}
+		if r.failover >= 0 {
+			fo = append(fo, r.failover)
+			failovers++
+		}
+		if r.detection >= 0 {
+			det = append(det, r.detection)
+		}
+	}
+	mx := func(ds []time.Duration) time.Duration {
+		if len(ds) == 0 {
+			return -1
+		}
+		return slices.Max(ds)
+	}
+	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %d | %d (%s) | %d | %d | %d | %d | %d/%d | %s | %s | %s | %s |",
+		sc.name, len(rs), overlapTrials, overlap, lost, regress, phantom, notLin, failovers, len(rs),
+		fmtDur(median(fo)), fmtDur(mx(fo)), fmtDur(median(det)), fmtDur(mx(det))))
+}
+
+func (rep *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# zkfence chaos suite: results\n\n")
+	fmt.Fprintf(&b, "Run %s, %d trials per scenario, seed %d, whole run %s. PostgreSQL 15 nodes on one shared\n",
+		rep.started.UTC().Format(time.RFC3339), rep.trials, rep.seed, rep.finished.Sub(rep.started).Round(time.Second))
+	fmt.Fprintf(&b, "directory (each through its own bindfs FUSE mount), a three-server ZooKeeper 3.8 ensemble (tickTime\n")
+	fmt.Fprintf(&b, "500 ms, syncLimit 2), zkfence with T 8 s, h 500 ms, grace 1 s, probe 500 ms/2 s, lock-delay 2 s. See chaos/doc.go.\n\n")
+	fmt.Fprintf(&b, "| scenario | trials | trials with overlap (total) | lost acked writes | token regressions | phantom rows | not linearizable | failovers | failover median | failover max | detection median | detection max |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rep.rows {
+		b.WriteString(r + "\n")
+	}
+	fmt.Fprintf(&b, "\nfailover: from the fault to the first write acknowledged under a new fencing token.\n")
+	fmt.Fprintf(&b, "detection: from the fault to the observer seeing the old holder's database no longer running\n")
+	fmt.Fprintf(&b, "(every process gone, or its container frozen); \"-\" when it never stopped (the fault did not cost the lock).\n")
+	return b.String()
+}

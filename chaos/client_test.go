@@ -1,0 +1,337 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/jackc/pgx/v5"
+)
+
+// The client (I6). One goroutine writes rows, one at a time, in autocommit,
+// to whichever node serves: (trial, seq) with seq 1, 2, 3, ... and the
+// token of the server that commits it, taken by the server itself
+// (current_setting('zkfence.token'), set from ZKFENCE_TOKEN when zkfence
+// starts it). A write is acknowledged when the INSERT ... RETURNING
+// returns; an error or a timeout leaves it indeterminate: it may or may not
+// have committed.
+
+const (
+	writeEvery     = 10 * time.Millisecond
+	connectTimeout = 500 * time.Millisecond
+	writeTimeout   = 2 * time.Second
+)
+
+const createTable = `create table if not exists w (
+	id bigserial primary key, trial text not null, seq bigint not null,
+	token bigint not null, at timestamptz not null default clock_timestamp())`
+
+const insertRow = `insert into w (trial, seq, token)
+	values ($1, $2, current_setting('zkfence.token')::bigint) returning id, token`
+
+type write struct {
+	seq        int64
+	node       string
+	start, end time.Time
+	acked      bool
+	id, token  int64
+	err        string
+}
+
+type client struct {
+	s     *suite
+	trial string
+	stop  chan struct{}
+	done  chan struct{}
+
+	mu     sync.Mutex
+	writes []write
+}
+
+func (s *suite) startClient(trial string) *client {
+	c := &client{s: s, trial: trial, stop: make(chan struct{}), done: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+func (c *client) close() []write {
+	close(c.stop)
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
+}
+
+// acked returns the acknowledged writes so far.
+func (c *client) snapshot() []write {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]write(nil), c.writes...)
+}
+
+func (s *suite) connect(ctx context.Context, n *node) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", n.ip, s.eng.port))
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnectTimeout = connectTimeout
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+func (c *client) loop() {
+	defer close(c.done)
+	var conn *pgx.Conn
+	var cur *node
+	next := 0
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for seq := int64(1); ; {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		if conn == nil {
+			// Try every node once, starting after the last one that failed.
+			nodes := c.s.nodeList()
+			for i := 0; i < len(nodes) && conn == nil; i++ {
+				n := nodes[(next+i)%len(nodes)]
+				ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+				cn, err := c.s.connect(ctx, n)
+				cancel()
+				if err == nil {
+					conn, cur = cn, n
+				}
+			}
+			if conn == nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+		}
+		w := write{seq: seq, node: cur.name, start: time.Now()}
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		err := conn.QueryRow(ctx, insertRow, c.trial, seq).Scan(&w.id, &w.token)
+		cancel()
+		w.end = time.Now()
+		w.acked = err == nil
+		if err != nil {
+			w.err = err.Error()
+		}
+		c.mu.Lock()
+		c.writes = append(c.writes, w)
+		c.mu.Unlock()
+		seq++
+		if err != nil {
+			conn.Close(context.Background())
+			conn = nil
+			for i, n := range c.s.nodeList() {
+				if n == cur {
+					next = i + 1
+				}
+			}
+			continue
+		}
+		time.Sleep(writeEvery)
+	}
+}
+
+// row is what the database has at the end.
+type row struct{ id, seq, token int64 }
+
+func (s *suite) readRows(trial string, timeout time.Duration) ([]row, string, error) {
+	var rows []row
+	var from string
+	var lastErr error
+	ok := waitUntil(timeout, 200*time.Millisecond, func() bool {
+		h, _ := s.holder()
+		if h == nil {
+			lastErr = errors.New("no node serves")
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := s.connect(ctx, h)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		defer conn.Close(ctx)
+		r, err := conn.Query(ctx, "select id, seq, token from w where trial = $1 order by id", trial)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		rows, err = pgx.CollectRows(r, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.seq, &x.token)
+		})
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		from = h.name
+		return true
+	})
+	if !ok {
+		return nil, "", fmt.Errorf("reading the rows: %v", lastErr)
+	}
+	return rows, from, nil
+}
+
+// verdict is the client-side result of a trial.
+type verdict struct {
+	acked, indeterminate int
+	lost                 int // acknowledged, then missing or changed
+	phantom              int // rows no write asked for, or twice
+	regressions          int // a token lower than the one before it, in id order
+	linearizable         porcupine.CheckResult
+	problems             []string
+}
+
+// check compares the writes with the rows the database has at the end.
+func check(writes []write, rows []row) verdict {
+	var v verdict
+	byseq := map[int64]row{}
+	for _, r := range rows {
+		if _, dup := byseq[r.seq]; dup {
+			v.phantom++
+			v.problems = append(v.problems, fmt.Sprintf("seq %d is in the table twice", r.seq))
+		}
+		byseq[r.seq] = r
+	}
+	attempted := map[int64]bool{}
+	for _, w := range writes {
+		attempted[w.seq] = true
+		if !w.acked {
+			v.indeterminate++
+			continue
+		}
+		v.acked++
+		r, ok := byseq[w.seq]
+		switch {
+		case !ok:
+			v.lost++
+			v.problems = append(v.problems, fmt.Sprintf("acknowledged write seq %d (id %d, token %d, by %s) is missing",
+				w.seq, w.id, w.token, w.node))
+		case r.id != w.id || r.token != w.token:
+			v.lost++
+			v.problems = append(v.problems, fmt.Sprintf("acknowledged write seq %d was id %d token %d, the table has id %d token %d",
+				w.seq, w.id, w.token, r.id, r.token))
+		}
+	}
+	for _, r := range rows {
+		if !attempted[r.seq] {
+			v.phantom++
+			v.problems = append(v.problems, fmt.Sprintf("row id %d seq %d was never written", r.id, r.seq))
+		}
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i].token < rows[i-1].token {
+			v.regressions++
+			v.problems = append(v.problems, fmt.Sprintf("token goes back at id %d: %d after %d",
+				rows[i].id, rows[i].token, rows[i-1].token))
+		}
+	}
+	v.linearizable = linearizable(writes, rows)
+	if v.linearizable != porcupine.Ok {
+		v.problems = append(v.problems, "porcupine: the history is "+string(v.linearizable))
+	}
+	return v
+}
+
+// The porcupine model: an append-only table, the state being the set of
+// rows (a count and an order-free hash of the seqs) and the highest token
+// committed so far. A write's output is the token it committed with, which
+// must not be below the highest one before it; the final read must see
+// exactly the writes linearized before it. An indeterminate write that is
+// in the final table took effect some time after it was sent (its return
+// is at infinity, its token from the table); one that is not never took
+// effect (rows are never deleted), and is left out.
+type tableState struct {
+	n      int
+	hash   uint64
+	maxTok int64
+}
+
+type opInput struct {
+	read bool
+	seq  int64
+}
+
+type readOutput struct {
+	n    int
+	hash uint64
+}
+
+func seqHash(seq int64) uint64 {
+	x := uint64(seq) * 0x9e3779b97f4a7c15
+	x ^= x >> 31
+	return x * 0xbf58476d1ce4e5b9
+}
+
+var tableModel = porcupine.Model{
+	Init: func() interface{} { return tableState{} },
+	Step: func(state, input, output interface{}) (bool, interface{}) {
+		st, in := state.(tableState), input.(opInput)
+		if in.read {
+			out := output.(readOutput)
+			return out.n == st.n && out.hash == st.hash, st
+		}
+		tok := output.(int64)
+		if tok < st.maxTok {
+			return false, st
+		}
+		return true, tableState{n: st.n + 1, hash: st.hash + seqHash(in.seq), maxTok: tok}
+	},
+	Equal: func(a, b interface{}) bool { return a.(tableState) == b.(tableState) },
+	DescribeOperation: func(input, output interface{}) string {
+		in := input.(opInput)
+		if in.read {
+			return fmt.Sprintf("read -> %d rows", output.(readOutput).n)
+		}
+		return fmt.Sprintf("write %d -> token %v", in.seq, output)
+	},
+}
+
+func linearizable(writes []write, rows []row) porcupine.CheckResult {
+	if len(writes) == 0 {
+		return porcupine.Ok
+	}
+	t0 := writes[0].start
+	ns := func(t time.Time) int64 { return int64(t.Sub(t0)) }
+	byseq := map[int64]row{}
+	var out readOutput
+	for _, r := range rows {
+		byseq[r.seq] = r
+		out.n++
+		out.hash += seqHash(r.seq)
+	}
+	var ops []porcupine.Operation
+	var last time.Time
+	for _, w := range writes {
+		if w.end.After(last) {
+			last = w.end
+		}
+		if w.acked {
+			ops = append(ops, porcupine.Operation{Input: opInput{seq: w.seq}, Call: ns(w.start), Output: w.token, Return: ns(w.end)})
+			continue
+		}
+		if r, ok := byseq[w.seq]; ok {
+			ops = append(ops, porcupine.Operation{Input: opInput{seq: w.seq}, Call: ns(w.start), Output: r.token, Return: math.MaxInt64 - 1})
+		}
+	}
+	ops = append(ops, porcupine.Operation{ClientId: 1, Input: opInput{read: true}, Call: ns(last) + 1, Output: out,
+		Return: ns(last) + 2})
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	return porcupine.CheckOperationsTimeout(tableModel, ops, 30*time.Second)
+}

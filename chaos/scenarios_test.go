@@ -1,0 +1,247 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"time"
+)
+
+// scenario is one fault. setup (optional) runs once before its trials;
+// prepare (optional) before each trial, once the cluster has settled;
+// inject starts the fault on the holder and returns once it is in place
+// (timed faults also end it before returning); end undoes it after the
+// failover, if it still lasts.
+type scenario struct {
+	name  string
+	title string
+	// failover: the holder must lose the lock; otherwise (a short cut, a
+	// leader change) it may keep it.
+	failover bool
+	// await, when failover is false, is how long the fault is left in
+	// place waiting for a failover that may not come.
+	await   time.Duration
+	setup   func(s *suite, rng *rand.Rand)
+	prepare func(s *suite, rng *rand.Rand)
+	inject  func(s *suite, f *fault)
+	end     func(s *suite, f *fault)
+}
+
+// fault is one trial's fault: what was done, to whom, for how long.
+type fault struct {
+	rng    *rand.Rand
+	holder *node
+	what   string // for the log
+	extras []*node
+}
+
+func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(rng.Int63n(int64(hi-lo)+1))
+}
+
+// cutFromZK drops every packet between a node and every ZooKeeper member:
+// a blackhole, not a reject, so that the client library sees only silence.
+func (s *suite) cutFromZK(n *node) {
+	var rules []string
+	for _, z := range s.zks {
+		rules = append(rules, "iptables -A OUTPUT -d "+z.ip+" -j DROP", "iptables -A INPUT -s "+z.ip+" -j DROP")
+	}
+	n.mustExec(s.t, "sh", "-c", strings.Join(rules, " && "))
+}
+
+func (s *suite) reconnect(n *node) {
+	n.exec(10*time.Second, "sh", "-c", "iptables -F INPUT; iptables -F OUTPUT")
+}
+
+var scenarios = []scenario{
+	{
+		name: "1-zk-cut", title: "holder cut from ZooKeeper, still on the FS", failover: true,
+		inject: func(s *suite, f *fault) { s.cutFromZK(f.holder); f.what = "iptables DROP to/from the ensemble" },
+		end:    func(s *suite, f *fault) { s.reconnect(f.holder) },
+	},
+	{
+		name: "2-zk-cut-reconnect", title: "holder cut from ZooKeeper, then reconnected",
+		inject: func(s *suite, f *fault) {
+			d := between(f.rng, 500*time.Millisecond, 12*time.Second)
+			f.what = fmt.Sprintf("cut for %s", d.Round(time.Millisecond))
+			s.cutFromZK(f.holder)
+			time.Sleep(d)
+			s.reconnect(f.holder)
+		},
+	},
+	{
+		name: "3-extra-instances", title: "a second and third instance started for the same service", failover: true,
+		inject: func(s *suite, f *fault) {
+			for i := 1; i <= 2; i++ {
+				time.Sleep(between(f.rng, 0, 1500*time.Millisecond))
+				n := s.startNode(fmt.Sprintf("x%d", i), 30+i, s.zkAll())
+				f.extras = append(f.extras, n)
+				s.setNodes(append(s.nodeList(), n))
+			}
+			// The extras must queue; then the holder is stopped (docker
+			// stop) and the lock goes to one of the three waiters.
+			time.Sleep(between(f.rng, 2*time.Second, 5*time.Second))
+			f.what = "2 extra instances, then docker stop of the holder"
+			s.pool.Client.StopContainer(f.holder.id, 20)
+		},
+		end: func(s *suite, f *fault) {
+			for _, n := range f.extras {
+				s.pool.Client.StopContainer(n.id, 20)
+			}
+			for _, n := range f.extras {
+				n.remove()
+			}
+			s.setNodes(s.nodes[:len(s.nodes)-len(f.extras)])
+		},
+	},
+	{
+		name: "4-fs-lost", title: "holder loses the FS while connected to ZooKeeper", failover: true,
+		inject: func(s *suite, f *fault) {
+			f.what = "pkill -KILL bindfs"
+			f.holder.mustExec(s.t, "pkill", "-KILL", "-x", "bindfs")
+		},
+	},
+	{
+		// A database process caught in an uninterruptible FUSE request (D
+		// state) survives SIGKILL: zkfence then holds the lock (its tree is
+		// not confirmed dead) until the FS answers, so a failover may not
+		// come; the FS is thawed after 20 s.
+		name: "5-fs-hang", title: "holder's FS hangs (FUSE daemon frozen)", await: 20 * time.Second,
+		inject: func(s *suite, f *fault) {
+			f.what = "pkill -STOP bindfs"
+			f.holder.mustExec(s.t, "pkill", "-STOP", "-x", "bindfs")
+		},
+		end: func(s *suite, f *fault) { f.holder.exec(10*time.Second, "pkill", "-CONT", "-x", "bindfs") },
+	},
+	{
+		name: "6-pause", title: "holder frozen (cgroup freezer) longer than the session timeout, then thawed", failover: true,
+		inject: func(s *suite, f *fault) {
+			d := between(f.rng, 9*time.Second, 14*time.Second)
+			f.what = fmt.Sprintf("docker pause for %s", d.Round(time.Millisecond))
+			s.must(s.pool.Client.PauseContainer(f.holder.id))
+			time.Sleep(d)
+			s.must(s.pool.Client.UnpauseContainer(f.holder.id))
+		},
+	},
+	{
+		name: "7-zk-leader-kill", title: "ZooKeeper leader killed",
+		inject: func(s *suite, f *fault) {
+			l, ok := s.leader()
+			if !ok {
+				s.t.Fatal("no leader")
+			}
+			d := between(f.rng, 2*time.Second, 8*time.Second)
+			f.what = fmt.Sprintf("docker kill of the leader zk%d, restarted after %s", l.num, d.Round(time.Millisecond))
+			s.must(s.pool.Client.KillContainer(dcKill(l.ctr.id)))
+			time.Sleep(d)
+			s.must(s.pool.Client.StartContainer(l.ctr.id, nil))
+		},
+	},
+	{
+		name: "8-isolated-follower", title: "the holder's ZooKeeper server cut from the other two, holder still reaches it",
+		failover: true,
+		setup:    setupIsolatedFollower,
+		prepare:  prepareIsolatedFollower,
+		inject: func(s *suite, f *fault) {
+			z := s.memberAt(f.holder.zk)
+			var rules []string
+			for _, o := range s.zks {
+				if o != z {
+					rules = append(rules, "iptables -A OUTPUT -d "+o.ip+" -j DROP", "iptables -A INPUT -s "+o.ip+" -j DROP")
+				}
+			}
+			f.what = fmt.Sprintf("zk%d (the holder's only server, a follower) cut from the other two", z.num)
+			z.mustExec(s.t, "sh", "-c", strings.Join(rules, " && "))
+		},
+		end: func(s *suite, f *fault) {
+			for _, z := range s.zks {
+				z.exec(10*time.Second, "sh", "-c", "iptables -F INPUT; iptables -F OUTPUT")
+			}
+		},
+	},
+	{
+		name: "9-node-kill", title: "holder node killed outright", failover: true,
+		inject: func(s *suite, f *fault) {
+			f.what = "docker kill"
+			s.must(s.pool.Client.KillContainer(dcKill(f.holder.id)))
+		},
+	},
+}
+
+// setupIsolatedFollower recreates the nodes so that node a talks to one
+// follower only and node b to the two other members.
+func setupIsolatedFollower(s *suite, rng *rand.Rand) {
+	l, ok := s.leader()
+	if !ok {
+		s.t.Fatal("no leader")
+	}
+	var others []string
+	var follower *zkMember
+	for _, z := range s.zks {
+		if z != l && follower == nil {
+			follower = z
+		} else {
+			others = append(others, z.ip+":2181")
+		}
+	}
+	s.recreateNodes([]string{follower.ip + ":2181", strings.Join(others, ",")})
+}
+
+// prepareIsolatedFollower makes node a (on the single follower) the holder,
+// and redoes the setup if its server has become the leader meanwhile.
+func prepareIsolatedFollower(s *suite, rng *rand.Rand) {
+	if l, ok := s.leader(); ok && s.memberAt(s.nodes[0].zk) == l {
+		setupIsolatedFollower(s, rng)
+	}
+	for try := 0; try < 3; try++ {
+		h, _ := s.holder()
+		if h == s.nodes[0] {
+			return
+		}
+		if h != nil {
+			// Hand over cleanly: docker stop of the other holder, then start it again.
+			s.pool.Client.StopContainer(h.id, 20)
+			waitUntil(30*time.Second, 200*time.Millisecond, func() bool { n, _ := s.holder(); return n == s.nodes[0] })
+			s.pool.Client.StartContainer(h.id, nil)
+		}
+		s.must(s.settle(90 * time.Second))
+	}
+	s.t.Fatal("node a does not become the holder")
+}
+
+func (s *suite) memberAt(zk string) *zkMember {
+	for _, z := range s.zks {
+		if z.ip+":2181" == zk {
+			return z
+		}
+	}
+	return nil
+}
+
+// recreateNodes replaces the nodes with new ones on the given --zk lists,
+// the first one started first (and so the holder).
+func (s *suite) recreateNodes(zk []string) {
+	for _, n := range s.nodes {
+		s.pool.Client.StopContainer(n.id, 20)
+		n.remove()
+	}
+	s.setNodes(nil)
+	for i, z := range zk {
+		n := s.startNode(string(rune('a'+i)), 20+i, z)
+		s.setNodes(append(s.nodeList(), n))
+		if i == 0 {
+			if !waitUntil(2*time.Minute, 200*time.Millisecond, func() bool {
+				if running, _, _, _ := n.state(); !running {
+					return true
+				}
+				st, err := n.status()
+				return err == nil && st.State == "running"
+			}) || !n.running() {
+				s.t.Fatalf("%s does not serve:\n%s", n.name, n.logs(50))
+			}
+		}
+	}
+	s.must(s.settle(90 * time.Second))
+}
