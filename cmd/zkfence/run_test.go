@@ -95,22 +95,29 @@ func TestCutConnectionKillsChildBeforeContenderIsGranted(t *testing.T) {
 	b.waitLog(`msg="waiting for the lock"`, 15*time.Second)
 
 	proxy.Blackhole()
-	cut := time.Now()
+	requireHolderDiedFirst(t, a, dir, time.Now(), "the cut")
+	b.signal(syscall.SIGTERM)
+	if code := b.wait(15 * time.Second); code != 0 {
+		t.Fatalf("contender exited %d after SIGTERM, want its child's 0", code)
+	}
+}
+
+// requireHolderDiedFirst checks I3 after fault: the holder a exits with the
+// lock-lost code, and its child was confirmed dead before the contender's
+// child (which records its start in dir/b) started.
+func requireHolderDiedFirst(t *testing.T, a *wrapper, dir string, fault time.Time, what string) {
+	t.Helper()
 	if code := a.wait(30 * time.Second); code != exitcode.LockLost {
 		t.Fatalf("holder exited %d, want %d (lock lost)", code, exitcode.LockLost)
 	}
 	dead := a.waitLog(`msg="child stopped"`, time.Second)
 	bStart := waitFile(t, filepath.Join(dir, "b"), 30*time.Second)
 	if !dead.Before(bStart) {
-		t.Fatalf("holder's child confirmed dead %v after the cut, contender's child started %v after it: overlap",
-			dead.Sub(cut), bStart.Sub(cut))
+		t.Fatalf("holder's child confirmed dead %v after %s, contender's child started %v after it: overlap",
+			dead.Sub(fault), what, bStart.Sub(fault))
 	}
-	t.Logf("cut -> holder's child dead %v; cut -> contender's child started %v; margin %v",
-		dead.Sub(cut), bStart.Sub(cut), bStart.Sub(dead))
-	b.signal(syscall.SIGTERM)
-	if code := b.wait(15 * time.Second); code != 0 {
-		t.Fatalf("contender exited %d after SIGTERM, want its child's 0", code)
-	}
+	t.Logf("%s -> holder's child dead %v; -> contender's child started %v; margin %v",
+		what, dead.Sub(fault), bStart.Sub(fault), bStart.Sub(dead))
 }
 
 // waitFile waits until path has a "start" line and returns its instant.
