@@ -21,11 +21,7 @@ var slowTrials = flag.Int("slow-trials", 8, "trials for the measurements bounded
 // handoffPeers: the holder's child exits by itself; from its last instant to
 // the waiter's child's first, for zkfence and for etcdctl lock.
 func handoffPeers(e *env) ([]row, error) {
-	child, err := childBin()
-	if err != nil {
-		return nil, err
-	}
-	etcd, err := startEtcd()
+	child, etcd, err := peerSetup()
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +164,7 @@ func handoffGap(dir string, a, b *proc) (time.Duration, error) {
 // (etcd) expires: the floor is the session timeout, and the figure is its
 // ratio to it. zkfence and etcdctl trials run side by side.
 func nodeDeathPeers(e *env) ([]row, error) {
-	child, err := childBin()
-	if err != nil {
-		return nil, err
-	}
-	etcd, err := startEtcd()
+	child, etcd, err := peerSetup()
 	if err != nil {
 		return nil, err
 	}

@@ -263,6 +263,18 @@ type etcdServer struct {
 
 const etcdTTL = 6 // seconds: etcdctl lock --ttl, the same as zkfence's T in these comparisons
 
+// peerSetup is what every side-by-side measurement needs: the recording
+// child and a local etcd for etcdctl lock.
+func peerSetup() (child string, etcd *etcdServer, err error) {
+	if child, err = childBin(); err != nil {
+		return "", nil, err
+	}
+	if etcd, err = startEtcd(); err != nil {
+		return "", nil, err
+	}
+	return child, etcd, nil
+}
+
 func startEtcd() (*etcdServer, error) {
 	if _, err := exec.LookPath("etcd"); err != nil {
 		return nil, errors.New("etcd not found: apt-get install etcd-server etcd-client (scripts/install-deps.sh)")

@@ -35,11 +35,7 @@ type safetyTrial struct {
 }
 
 func lockLossSafety(e *env) ([]row, error) {
-	child, err := childBin()
-	if err != nil {
-		return nil, err
-	}
-	etcd, err := startEtcd()
+	child, etcd, err := peerSetup()
 	if err != nil {
 		return nil, err
 	}
