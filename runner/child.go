@@ -24,12 +24,21 @@ func (r *run) startChild() (*supervise.Child, error) {
 		"ZKFENCE_LOCK_NODE="+r.lease.Node(),
 		"ZKFENCE_HOLDER="+lock.Self(r.cfg.Version).String(),
 	)
-	child, err := supervise.Start(supervise.Spec{
+	spec, ready, err := r.guardSpec(supervise.Spec{
 		Argv: r.cfg.Command, Env: env, User: r.cfg.User, Group: r.cfg.Group, SignalMap: r.cfg.SignalMap,
 	})
 	if err != nil {
+		return nil, fmt.Errorf("freeze guard: %w", err)
+	}
+	child, unpin, err := startPinned(spec)
+	if ready != nil {
+		r.awaitReady(spec, ready)
+	}
+	if err != nil {
+		r.disarmGuard()
 		return nil, fmt.Errorf("start %s: %w", r.cfg.Command[0], err)
 	}
+	r.unpin = unpin
 	r.log.Info("child started", "pid", child.Pid(), "command", strings.Join(r.cfg.Command, " "), "token", r.lease.Token())
 	r.cfg.Health.ChildStarted(child.Pid())
 	return child, nil
@@ -58,6 +67,11 @@ func (r *run) stop(child *supervise.Child, deadline time.Time, policy supervise.
 		cancel()
 		if err == nil {
 			r.childDead = true
+			r.disarmGuard()
+			if r.unpin != nil {
+				r.unpin()
+				r.unpin = nil
+			}
 			return nil
 		}
 		if r.lease.Overdue() || isClosed(r.lease.Lost()) {

@@ -36,6 +36,11 @@ type Config struct {
 	Restorer Restorer     // nil: no restore
 	Backups  Backups      // nil: no scheduled backups
 
+	// FreezeGuard, if set, has the kernel kill the child's tree at the
+	// lease deadline even when this process cannot run (needs the real
+	// clock: its deadlines are read by the kernel).
+	FreezeGuard *FreezeGuard
+
 	Health *health.State // nil: no health reporting
 	Logger *slog.Logger
 	Clock  clock.Clock
@@ -59,6 +64,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Fence != nil && c.Storage == nil {
 		return fmt.Errorf("%w: the fence record lives on guarded volumes: give --mount", ErrRefused)
+	}
+	if c.FreezeGuard != nil && c.Clock != nil {
+		if _, real := c.Clock.(clock.Real); !real {
+			return fmt.Errorf("%w: the freeze guard runs on the kernel's clock, not on a fake one", ErrRefused)
+		}
 	}
 	if c.StopGrace <= 0 {
 		return fmt.Errorf("%w: --stop-grace must be positive, got %s", ErrRefused, c.StopGrace)

@@ -106,7 +106,10 @@ func (r *run) lock(ctx context.Context) error {
 		if err == nil {
 			r.sess = sess
 			r.lease = sess.NewLease(held, budget, r.cfg.Clock, held.Confirmed,
-				func(_ time.Time, rtt time.Duration, err error) { r.cfg.Health.Renewal(rtt, err) })
+				func(_ time.Time, rtt time.Duration, err error) {
+					r.leaseRenewed()
+					r.cfg.Health.Renewal(rtt, err)
+				})
 			r.cfg.Health.Acquired(held.Token, lock.Self(r.cfg.Version).String(), r.lease.StopBy)
 			r.log.Info("lock acquired", "lock", r.cfg.LockPath, "token", held.Token, "node", held.Node,
 				"stop_after", budget.StopAfter().Round(time.Millisecond), "kill_by", budget.KillBy().Round(time.Millisecond))

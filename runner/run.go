@@ -33,6 +33,8 @@ type run struct {
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes be released and unmounted.
 	childDead bool
+	// unpin frees the thread that started the child (startPinned).
+	unpin func()
 }
 
 // Run takes the lock, prepares storage, starts the child, watches, and stops

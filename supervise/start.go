@@ -25,6 +25,14 @@ type Spec struct {
 	Group string
 	// SignalMap translates what Forward sends; nil is identity.
 	SignalMap SignalMap
+	// PIDNamespace starts the child as the init of a new PID namespace
+	// (CLONE_NEWPID; needs CAP_SYS_ADMIN). The child is then expected to be
+	// NamespaceInit: when it dies, the kernel kills every process of the
+	// namespace. See package deadman.
+	PIDNamespace bool
+	// ExtraFiles are given to the child as fds 3, 4, ... (os/exec's
+	// ExtraFiles).
+	ExtraFiles []*os.File
 }
 
 // Child is the supervised main child and, through it, its whole tree.
@@ -121,11 +129,18 @@ func prepare(spec Spec) (string, *syscall.ProcAttr, bool, error) {
 		return "", nil, false, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+	if spec.PIDNamespace {
+		sys.Cloneflags = syscall.CLONE_NEWPID
+	}
 	tty := foregroundTTY(0)
 	if tty {
 		sys.Foreground, sys.Ctty = true, 0 // Ctty is the child's fd 0
 	}
-	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: env, Files: []uintptr{0, 1, 2}, Sys: sys}
+	files := []uintptr{0, 1, 2}
+	for _, f := range spec.ExtraFiles {
+		files = append(files, f.Fd())
+	}
+	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: env, Files: files, Sys: sys}
 	return path, attr, tty, nil
 }
 

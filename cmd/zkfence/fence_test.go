@@ -40,11 +40,27 @@ done`
 
 var childPid = regexp.MustCompile(`msg="child started" pid=(\d+)`)
 
+// TestFrozenHolderIsReplacedAndItsChildNeverWritesAfter freezes the holder
+// and its child together (SIGSTOP), longer than the session timeout, so
+// that ZooKeeper expires the session and B takes over; then thaws them.
+//
+// With the freeze guard the kernel kills the stopped holder at its lease
+// deadline, and with it the child's PID namespace: both are gone before B's
+// child starts, and the holder exits 137 (SIGKILL). Without it, the thawed
+// holder finds its lease overdue and SIGKILLs its child itself (lock lost or
+// fenced). Either way, the log on the volume never goes back in tokens.
 func TestFrozenHolderIsReplacedAndItsChildNeverWritesAfter(t *testing.T) {
+	for _, guard := range []string{"on", "off"} {
+		t.Run("freeze guard "+guard, func(t *testing.T) { testFrozenHolder(t, guard) })
+	}
+}
+
+func testFrozenHolder(t *testing.T, guard string) {
 	needZK(t)
 	p, vol := lockPath(t), tmpfsVolume(t)
 	env := []string{"MNT=" + vol}
-	args := runArgs(server.Addr(), p, "--mount", vol, "--claim-volume", "--lock-delay", "2s", "--", "sh", "-c", appender)
+	args := runArgs(server.Addr(), p, "--freeze-guard", guard, "--mount", vol, "--claim-volume", "--lock-delay", "2s",
+		"--", "sh", "-c", appender)
 	a := startWrapper(t, env, args...)
 	a.waitLog(`msg="child started"`, 20*time.Second)
 	m := childPid.FindStringSubmatch(a.log())
@@ -52,22 +68,35 @@ func TestFrozenHolderIsReplacedAndItsChildNeverWritesAfter(t *testing.T) {
 	b := startWrapper(t, env, args...)
 	b.waitLog(`msg="waiting for the lock"`, 20*time.Second)
 
-	// Freeze the holder and its child together, longer than the session
-	// timeout (6s): ZooKeeper expires the session and B takes over.
 	syscall.Kill(a.cmd.Process.Pid, syscall.SIGSTOP)
 	syscall.Kill(-child, syscall.SIGSTOP)
 	b.waitLog(`msg="child started"`, 30*time.Second)
+	if guard == "on" {
+		// Killed by the kernel while stopped, before B's child started.
+		select {
+		case <-a.done:
+		default:
+			t.Fatal("the stopped holder was still alive when B's child started")
+		}
+		if err := syscall.Kill(child, 0); err == nil {
+			t.Fatalf("the stopped holder's child %d was still alive when B's child started", child)
+		}
+	}
 	waitLines(t, filepath.Join(vol, "log"), b, 10)
 
 	syscall.Kill(a.cmd.Process.Pid, syscall.SIGCONT)
 	syscall.Kill(-child, syscall.SIGCONT)
 	thaw := time.Now()
 	code := a.wait(20 * time.Second)
-	if code != exitcode.LockLost && code != exitcode.Fenced {
+	switch {
+	case guard == "on" && code != exitcode.SignalBase+int(syscall.SIGKILL):
+		t.Fatalf("frozen holder exited %d, want 137: killed by its freeze guard", code)
+	case guard == "off" && code != exitcode.LockLost && code != exitcode.Fenced:
 		t.Fatalf("thawed holder exited %d, want %d (lock lost) or %d (fenced)", code, exitcode.LockLost, exitcode.Fenced)
+	case guard == "off":
+		dead := a.waitLog(`msg="child stopped"`, time.Second)
+		t.Logf("thawed holder's child dead %v after the thaw (exit %d)", dead.Sub(thaw), code)
 	}
-	dead := a.waitLog(`msg="child stopped"`, time.Second)
-	t.Logf("thawed holder's child dead %v after the thaw (exit %d)", dead.Sub(thaw), code)
 	time.Sleep(300 * time.Millisecond) // more of B's writes after A's death
 	b.signal(syscall.SIGTERM)
 	b.wait(15 * time.Second)
@@ -112,20 +141,16 @@ func TestLockDelayIsWaitedOutAndLogged(t *testing.T) {
 	a.waitLog(`msg="child started"`, 20*time.Second)
 	started := filepath.Join(t.TempDir(), "b-started")
 	b := startWrapper(t, []string{"STARTED=" + started},
-		runArgs(server.Addr(), p, "--mount", vol, "--lock-delay", "8s", "--", "sh", "-c", `date +%s%N > "$STARTED"; sleep 3600`)...)
+		runArgs(server.Addr(), p, "--mount", vol, "--lock-delay", "8s", "--", "sh", "-c", `echo "start 0 $(date +%s%N)" > "$STARTED"; sleep 3600`)...)
 	b.waitLog(`msg="waiting for the lock"`, 20*time.Second)
 	// The holder's node dies without releasing: its heartbeat stays fresh.
 	a.cmd.Process.Kill()
 	killed := time.Now()
 	b.waitLog(`waiting out the lock-delay`, 30*time.Second)
 	b.waitLog(`msg="child started"`, 30*time.Second)
-	data, err := os.ReadFile(started)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	bStart := waitFile(t, started, 10*time.Second)
 	// The last heartbeat was at most one heartbeat (200ms) before the kill.
-	if waited := time.Unix(0, ns).Sub(killed); waited < 8*time.Second-200*time.Millisecond {
+	if waited := bStart.Sub(killed); waited < 8*time.Second-200*time.Millisecond {
 		t.Fatalf("B's child started %v after the holder died, before the 8s lock-delay ran out", waited)
 	}
 	b.signal(syscall.SIGTERM)

@@ -38,6 +38,7 @@ func runApp(args []string) int {
 			versionCommand(),
 			marathonCommand(),
 			backupCommand(),
+			nsinitCommand(),
 		},
 		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
 	}

@@ -34,6 +34,7 @@ func runFlags() []cli.Flag {
 			Usage: "translate forwarded signals, e.g. `TERM:INT,QUIT:QUIT`"},
 		&cli.StringFlag{Name: "user", EnvVars: env("user"), Usage: "run the child as this `user` (name or uid)"},
 		&cli.StringFlag{Name: "group", EnvVars: env("group"), Usage: "run the child with this primary `group` (name or gid)"},
+		freezeGuardFlag(),
 		&cli.StringFlag{Name: "http", EnvVars: env("http"),
 			Usage: "serve /healthz, /readyz and /metrics on `addr` (e.g. :8080); 200 on /healthz only while the child runs under the lock"},
 	)
@@ -68,6 +69,23 @@ func runAction(c *cli.Context) error {
 	}
 	if err := cfg.Validate(); err != nil { // before anything listens
 		return err
+	}
+	self, err := selfPath()
+	if err != nil {
+		return err
+	}
+	plan, err := planFreezeGuard(c, self, log)
+	if err != nil {
+		return err
+	}
+	switch plan {
+	case guardUnderInit:
+		return runUnderInit(self, log)
+	case guardHere:
+		if cfg.FreezeGuard, err = freezeGuard(self, &cfg); err != nil {
+			return err
+		}
+		defer cfg.FreezeGuard.Switch.Close()
 	}
 	if addr := c.String("http"); addr != "" {
 		srv, err := health.Listen(addr, cfg.Health)
