@@ -15,7 +15,8 @@ import (
 // /proc, finds the database processes (by name), maps each to its container
 // through /proc/PID/cgroup, and decides per container whether its database
 // is alive and running: some database process exists and is not a zombie,
-// and the container's freezer cgroup is not FROZEN (docker pause). Every
+// and the container is not frozen (its cgroup v2 reports "frozen 1", or its
+// v1 freezer cgroup is FROZEN: docker pause on either). Every
 // database process counts, not only the postmaster: a backend or
 // checkpointer outliving its postmaster can still write. An overlap is a
 // poll at which two containers are running a database.
@@ -196,13 +197,11 @@ func (o *observer) frozen(node string) bool {
 	if !ok {
 		return false
 	}
-	data, err := os.ReadFile("/sys/fs/cgroup/freezer/docker/" + cid.(string) + "/freezer.state")
-	if err != nil {
-		// cgroup v2: cgroup.freeze is 1 while frozen.
-		data, err = os.ReadFile("/sys/fs/cgroup/system.slice/docker-" + cid.(string) + ".scope/cgroup.freeze")
-		return err == nil && bytes.HasPrefix(data, []byte("1"))
+	if v2Frozen(cid.(string)) { // every task of the cgroup is frozen
+		return true
 	}
-	return bytes.HasPrefix(data, []byte("FROZEN"))
+	data, err := os.ReadFile("/sys/fs/cgroup/freezer/docker/" + cid.(string) + "/freezer.state")
+	return err == nil && bytes.HasPrefix(data, []byte("FROZEN"))
 }
 
 // readStat returns a process's name and state from /proc/PID/stat.
