@@ -44,6 +44,9 @@ bench: deps build
 	$(GO) run ./bench -zkfence $(BIN) -out bench/results/latest.md
 	@echo >> bench/results/latest.md
 	$(GO) run ./supervise/testdata/bench -md | tee -a bench/results/latest.md
+	@printf '\n## Freeze guard under the cgroup v1 freezer: how long the child runs after the thaw\n\n```\n' >> bench/results/latest.md
+	$(GO) test -run '^$$' -bench ThawWindowV1 -benchtime 20x ./deadman/ | tee -a bench/results/latest.md
+	@printf '```\n' >> bench/results/latest.md
 
 # The multi-node chaos suite (chaos/, build tag chaos): a ZooKeeper ensemble
 # and PostgreSQL nodes on one shared FUSE-mounted directory, in Docker; every

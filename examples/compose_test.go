@@ -37,7 +37,7 @@ func TestComposeConfig(t *testing.T) {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
 	}
 	for _, want := range []string{"image: zookeeper:3.8", "image: zkfence/postgres:15", "ZKFENCE_LOCK: /zkfence/compose-pg",
-		"server.3=zoo3:2888:3888;2181", "pgdata:/var/lib/postgresql/data", "stop_grace_period: 30s"} {
+		"server.3=zoo3:2888:3888;2181", "pgdata:/var/lib/postgresql/data", "stop_grace_period: 30s", "SYS_ADMIN"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("docker-compose config lacks %q:\n%s", want, out)
 		}

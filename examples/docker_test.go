@@ -96,12 +96,12 @@ type container struct {
 // would send zkfence SIGWINCH (forwarded, ignored by the database) and
 // SIGKILL after the timeout: exactly the unclean stop this test must not
 // cause. Everything else is what RunWithOptions does.
-func runContainer(t *testing.T, pool *dockertest.Pool, network *dockertest.Network, name, image string, env, binds []string) *container {
+func runContainer(t *testing.T, pool *dockertest.Pool, network *dockertest.Network, name, image string, env, binds, capAdd []string) *container {
 	t.Helper()
 	c, err := pool.Client.CreateContainer(dc.CreateContainerOptions{
 		Name:       name,
 		Config:     &dc.Config{Hostname: name, Image: image, Env: env},
-		HostConfig: &dc.HostConfig{Binds: binds},
+		HostConfig: &dc.HostConfig{Binds: binds, CapAdd: capAdd},
 		NetworkingConfig: &dc.NetworkingConfig{EndpointsConfig: map[string]*dc.EndpointConfig{
 			network.Network.ID: {Aliases: []string{name}},
 		}},

@@ -27,17 +27,24 @@ type engineCase struct {
 	crash                 []string
 	// holderLog are more lines the holder's log must have.
 	holderLog []string
+	// capAdd are capabilities the containers get (docker run --cap-add).
+	capAdd []string
 }
 
 // postgresGuarded is the PostgreSQL image with zkfence guarding the volume
 // (docker/README.md): the volume is the mount, the data directory one
-// level down, and the fence record next to it.
+// level down, and the fence record next to it. It also has the freeze
+// guard (SYS_ADMIN; required with ZKFENCE_FREEZE_GUARD=on): zkfence, PID 1,
+// runs itself again under a minimal init, and PostgreSQL runs in a PID
+// namespace of its own; docker stop must still be a clean shutdown.
 var postgresGuarded = func() engineCase {
 	ec := engineCases[0]
 	ec.name = "postgres-guarded"
 	ec.env = append([]string{"ZKFENCE_MOUNT=/var/lib/postgresql/data", "PGDATA=/var/lib/postgresql/data/pgdata",
-		"ZKFENCE_CLAIM_VOLUME=true"}, ec.env...)
-	ec.holderLog = []string{`msg="storage ready" path=/var/lib/postgresql/data`, `msg="fence token written"`}
+		"ZKFENCE_CLAIM_VOLUME=true", "ZKFENCE_FREEZE_GUARD=on"}, ec.env...)
+	ec.holderLog = []string{`msg="storage ready" path=/var/lib/postgresql/data`, `msg="fence token written"`,
+		`msg="PID 1: running zkfence again under a minimal init`, `msg="freeze guard armed`}
+	ec.capAdd = []string{"SYS_ADMIN"}
 	return ec
 }()
 
@@ -55,6 +62,8 @@ var engineCases = []engineCase{
 		cleanStop:   "database system is shut down",
 		cleanStart:  "database system was shut down at",
 		crash:       []string{"not properly shut down", "automatic recovery in progress", "database system was interrupted"},
+		// Docker's default capabilities allow no PID namespace: auto says so.
+		holderLog: []string{`FREEZE GUARD OFF`},
 	},
 	{
 		name:     "mariadb",
@@ -68,6 +77,7 @@ var engineCases = []engineCase{
 		cleanStop:   "mariadbd: Shutdown complete",
 		cleanStart:  "ready for connections",
 		crash:       []string{"crash recovery", "was not shut down normally"},
+		holderLog:   []string{`FREEZE GUARD OFF`},
 	},
 }
 
@@ -105,7 +115,7 @@ func testFailover(t *testing.T, ec engineCase, set images.Set) {
 	check := healthcheck(t, pool, image)
 
 	// The first container takes the lock, initialises the volume and serves.
-	holder := runContainer(t, pool, network, "zkfence-test-"+ec.name+"-a-"+id, image, env, binds)
+	holder := runContainer(t, pool, network, "zkfence-test-"+ec.name+"-a-"+id, image, env, binds, ec.capAdd)
 	d := waitFor(t, "the first container serves", 3*time.Minute, 250*time.Millisecond, func() (bool, string) {
 		code, out := holder.exec(t, ec.ping...)
 		return code == 0, out
@@ -116,7 +126,7 @@ func testFailover(t *testing.T, ec engineCase, set images.Set) {
 	}
 
 	// The second one, on the same lock and volume, waits.
-	standby := runContainer(t, pool, network, "zkfence-test-"+ec.name+"-b-"+id, image, env, binds)
+	standby := runContainer(t, pool, network, "zkfence-test-"+ec.name+"-b-"+id, image, env, binds, ec.capAdd)
 	waitFor(t, "the second container waits for the lock", time.Minute, 250*time.Millisecond, func() (bool, string) {
 		return lockLine(t, standby, holder.name, standby.name)
 	})

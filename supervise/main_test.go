@@ -28,7 +28,12 @@ const (
 	dumbInit = "/usr/bin/dumb-init"
 )
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+func TestMain(m *testing.M) {
+	if argv := os.Getenv(nsinitHelperEnv); argv != "" { // nsinit_test.go
+		os.Exit(nsinitHelper(argv))
+	}
+	os.Exit(testMain(m))
+}
 
 func testMain(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "supervise-test-")

@@ -15,6 +15,7 @@ import (
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/restore"
 	"github.com/zkfence/zkfence/runner"
+	"github.com/zkfence/zkfence/supervise"
 )
 
 // errCheckFailed is returned by `zkfence check` when it found problems
@@ -69,7 +70,30 @@ func checkAction(c *cli.Context) error {
 	defer cancel()
 	checkZooKeeper(ctx, k, cfg)
 	checkStorage(ctx, k, c)
+	checkFreezeGuard(k, c)
 	return k.done()
+}
+
+// checkFreezeGuard says whether run would have the freeze guard: a problem
+// only with --freeze-guard on, since auto runs without it.
+func checkFreezeGuard(k *checker, c *cli.Context) {
+	mode := c.String("freeze-guard")
+	if mode == guardOff {
+		k.info("freeze guard: off (--freeze-guard off)")
+		return
+	}
+	self, err := selfPath()
+	if err == nil {
+		err = supervise.ProbePIDNamespace([]string{self, "version"})
+	}
+	switch {
+	case err == nil:
+		k.ok("freeze guard: the child gets a PID namespace of its own; the kernel kills it at the lease deadline even while zkfence is frozen")
+	case mode == guardOn:
+		k.problem("freeze guard: --freeze-guard on, but the child cannot get a PID namespace of its own (CAP_SYS_ADMIN?): %v", err)
+	default:
+		k.info("WARNING: freeze guard unavailable, run goes without it (CAP_SYS_ADMIN?): %v", err)
+	}
 }
 
 // checkStorage checks the guarded volumes (fsck in no-change mode, nothing

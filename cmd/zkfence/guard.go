@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/zkfence/zkfence/deadman"
+	"github.com/zkfence/zkfence/exitcode"
 	"github.com/zkfence/zkfence/runner"
 	"github.com/zkfence/zkfence/supervise"
 )
@@ -120,7 +121,11 @@ func runUnderInit(self string, log *slog.Logger) error {
 	if err := child.Stop(ctx, supervise.StopPolicy{Signal: syscall.SIGTERM, Grace: initStopTimeout / 2}); err != nil {
 		log.Error("processes left after zkfence exited", "err", err)
 	}
-	if code := child.ExitCode(); code != 0 {
+	code := child.ExitCode()
+	if code == exitcode.SignalBase+int(syscall.SIGKILL) {
+		log.Error("zkfence was SIGKILLed: by its freeze guard at the lease deadline (it could not act in time: frozen, stopped or stuck), or from outside; the child's PID namespace died with it")
+	}
+	if code != 0 {
 		return &runner.ChildExit{Code: code}
 	}
 	return nil
