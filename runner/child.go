@@ -32,7 +32,7 @@ func (r *run) startChild() (*supervise.Child, error) {
 	}
 	child, unpin, err := startPinned(spec)
 	if ready != nil {
-		r.awaitReady(spec, ready)
+		r.awaitReady(spec, ready, err == nil)
 	}
 	if err != nil {
 		r.disarmGuard()

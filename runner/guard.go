@@ -54,12 +54,17 @@ func (r *run) guardSpec(spec supervise.Spec) (supervise.Spec, *os.File, error) {
 	return wrapped, ready, nil
 }
 
-// awaitReady closes the parent's copy of the ready pipe's write end and
-// waits for the namespace init: until it reports ready, a signal forwarded
-// to it could be lost. Signals that come meanwhile wait in r.sigs.
-func (r *run) awaitReady(spec supervise.Spec, ready *os.File) {
+// awaitReady closes the parent's copy of the ready pipe's write end and,
+// when the namespace init was started, waits for it: until it reports
+// ready, a signal forwarded to it could be lost. Signals that come
+// meanwhile wait in r.sigs.
+func (r *run) awaitReady(spec supervise.Spec, ready *os.File, started bool) {
 	for _, f := range spec.ExtraFiles {
 		f.Close()
+	}
+	if !started {
+		ready.Close()
+		return
 	}
 	if err := supervise.WaitReady(ready, readyTimeout); err != nil {
 		r.log.Warn("namespace init not ready", "err", err)
