@@ -3,7 +3,6 @@ package deadman_test
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -171,39 +170,34 @@ func killedBySIGKILL(ee *exec.ExitError) bool {
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
-func TestSwitchKillsAtDeadline(t *testing.T) {
-	took, ee := runSelfKill(t, "300", "0")
-	if ee == nil || !killedBySIGKILL(ee) {
-		t.Fatalf("want death by SIGKILL at the deadline, got %v", ee)
-	}
-	if took < 300*time.Millisecond {
-		t.Fatalf("killed after %s, before the 300ms deadline", took)
-	}
-}
-
-func TestRenewedMovesDeadline(t *testing.T) {
-	// Renewed to now+300ms every 75ms for 1.2 s: alive at 1.2 s, dead at
-	// about 1.5 s.
-	took, ee := runSelfKill(t, "300", "1200")
-	if ee == nil || !killedBySIGKILL(ee) {
-		t.Fatalf("want death by SIGKILL once the renewals stop, got %v", ee)
-	}
-	if took < 1500*time.Millisecond {
-		t.Fatalf("killed after %s: a renewal did not move the deadline", took)
+func TestSwitchFiresAtItsDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string // deadline in ms, renew until (ms)
+		notEarly time.Duration
+	}{
+		{"at the deadline", []string{"300", "0"}, 300 * time.Millisecond},
+		// Renewed to now+300ms every 75ms for 1.2 s: alive at 1.2 s, dead
+		// at about 1.5 s.
+		{"once the renewals stop", []string{"300", "1200"}, 1500 * time.Millisecond},
+		// A deadline already past must not disarm the timer (D2).
+		{"at once for a past deadline", []string{"-1", "0"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			took, ee := runSelfKill(t, tc.args...)
+			if ee == nil || !killedBySIGKILL(ee) {
+				t.Fatalf("want death by SIGKILL, got %v after %s", ee, took)
+			}
+			if took < tc.notEarly {
+				t.Fatalf("killed after %s, before %s", took, tc.notEarly)
+			}
+		})
 	}
 }
 
 func TestDisarmedSwitchDoesNotFire(t *testing.T) {
 	if _, ee := runSelfKill(t, "200", "0", "disarm"); ee != nil {
 		t.Fatalf("a disarmed switch fired: %v", ee)
-	}
-}
-
-func TestPastDeadlineFiresAtOnce(t *testing.T) {
-	// A deadline already past must not disarm the timer (D2).
-	took, ee := runSelfKill(t, "-1", "0")
-	if ee == nil || !killedBySIGKILL(ee) {
-		t.Fatalf("want SIGKILL at once for a past deadline, got %v after %s", ee, took)
 	}
 }
 
@@ -223,25 +217,6 @@ func TestNewRefusesNamespaceInit(t *testing.T) {
 	}
 }
 
-// newFreezer makes a cgroup under the wanted hierarchy for this test. A
-// machine without that hierarchy cannot run the test: a skip, said loudly.
-func newFreezer(t testing.TB, v2 bool) *freezer.Freezer {
-	t.Helper()
-	f, err := freezer.New(fmt.Sprintf("zkfence-deadman-test-%d", os.Getpid()), v2)
-	if errors.Is(err, freezer.ErrNoHierarchy) {
-		t.Skipf("SKIPPED LOUDLY: %v; the freeze guard is not tested against it on this machine", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Remove(); err != nil {
-			t.Error(err)
-		}
-	})
-	return f
-}
-
 // freezeRun is one guarded tree frozen past its deadline and thawed.
 type freezeRun struct {
 	frozenAt, thawedAt int64         // CLOCK_MONOTONIC, ns
@@ -255,7 +230,7 @@ type freezeRun struct {
 // its cgroup once both spinners run, keeps it frozen until 1.5 s past the
 // deadline, thaws it, and reports what ran when.
 func freezeGuardedTree(t testing.TB, v2 bool) freezeRun {
-	f := newFreezer(t, v2)
+	f := freezer.ForTest(t, "zkfence-deadman-test", v2)
 	slots := filepath.Join(t.TempDir(), "slots")
 	if err := os.WriteFile(slots, make([]byte, 16), 0o644); err != nil {
 		t.Fatal(err)

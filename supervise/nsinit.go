@@ -86,19 +86,16 @@ func NamespaceInit(spec Spec, stop StopPolicy, ready io.WriteCloser) int {
 func reapUntilExit(pid int, chld <-chan os.Signal) syscall.WaitStatus {
 	tick := time.NewTicker(safetyTick)
 	defer tick.Stop()
+	var status syscall.WaitStatus
+	exited := false
 	for {
-		for {
-			var ws syscall.WaitStatus
-			got, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			if err != nil || got <= 0 {
-				break
-			}
+		reapExited(func(got int, ws syscall.WaitStatus) {
 			if got == pid {
-				return ws
+				status, exited = ws, true
 			}
+		})
+		if exited {
+			return status
 		}
 		select {
 		case <-chld:
@@ -124,26 +121,31 @@ func stopLeftovers(stop StopPolicy, chld <-chan os.Signal) {
 	defer deadline.Stop()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
-	for {
-		for {
-			var ws syscall.WaitStatus
-			got, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			if errors.Is(err, syscall.ECHILD) {
-				return // the namespace is empty
-			}
-			if err != nil || got <= 0 {
-				break
-			}
-		}
+	for !reapExited(func(int, syscall.WaitStatus) {}) {
 		select {
 		case <-deadline.C:
 			return // the kernel SIGKILLs the rest when the init exits
 		case <-chld:
 		case <-tick.C:
 		}
+	}
+}
+
+// reapExited reaps every exited child without blocking, calling seen for
+// each, and reports whether the init has no child left at all.
+func reapExited(seen func(pid int, ws syscall.WaitStatus)) (none bool) {
+	for {
+		var ws syscall.WaitStatus
+		got, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.ECHILD):
+			return true
+		case err != nil || got <= 0:
+			return false
+		}
+		seen(got, ws)
 	}
 }
 

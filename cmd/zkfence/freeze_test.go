@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -30,18 +28,7 @@ while :; do echo "tick 0 $(date +%s%N)" >> "$DIR/ticks"; sleep 0.02; done
 // the holder exits 137.
 func TestFreezeGuardKillsAFrozenHolder(t *testing.T) {
 	needZK(t)
-	f, err := freezer.New(fmt.Sprintf("zkfence-cmd-test-%d", os.Getpid()), true)
-	if errors.Is(err, freezer.ErrNoHierarchy) {
-		t.Skipf("SKIPPED LOUDLY: %v: the freeze guard is not tested end to end on this machine", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Remove(); err != nil {
-			t.Error(err)
-		}
-	})
+	f := freezer.ForTest(t, "zkfence-cmd-test", true)
 	p, dirA, dirB := lockPath(t), t.TempDir(), t.TempDir()
 	a := startWrapper(t, []string{"DIR=" + dirA}, runArgs(server.Addr(), p, "--freeze-guard", "on", "--", "sh", "-c", tickingChild)...)
 	a.waitLog(`msg="freeze guard armed`, 15*time.Second)
