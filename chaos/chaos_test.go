@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +24,25 @@ var (
 	flagTrials = flag.Int("chaos.trials", 5, "trials per scenario")
 	flagOnly   = flag.String("chaos.only", "", "run only these scenarios: comma-separated numbers or names (e.g. 1,9 or node-kill)")
 	flagSeed   = flag.Int64("chaos.seed", 0, "random seed for fault timing (0: from the clock; logged)")
-	flagOut    = flag.String("chaos.out", "results/latest.md", "where the results table is written")
+	flagOut    = flag.String("chaos.out", "results/latest.md", "where the results table is written (default results/latest-mariadb.md with -chaos.engine mariadb)")
+	flagEngine = flag.String("chaos.engine", "postgres", "the database of the nodes: postgres or mariadb")
 	flagLatest = flag.Bool("chaos.latest-images", false,
 		"use the zkfence-local/*:latest images as they are instead of building the working tree's (for working on the suite itself)")
 )
 
 func dcKill(id string) dc.KillContainerOptions {
 	return dc.KillContainerOptions{ID: id, Signal: dc.SIGKILL}
+}
+
+// outFile is -chaos.out, or, when it is not given, results/latest.md for
+// postgres and results/latest-<engine>.md for another engine.
+func outFile(eng engine) string {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "chaos.out" })
+	if set || eng.name == "postgres" {
+		return *flagOut
+	}
+	return "results/latest-" + eng.name + ".md"
 }
 
 func selected(sc scenario) bool {
@@ -39,7 +52,12 @@ func selected(sc scenario) bool {
 	num, _, _ := strings.Cut(sc.name, "-")
 	for _, w := range strings.Split(*flagOnly, ",") {
 		w = strings.TrimSpace(w)
-		if w != "" && (w == num || w == sc.name || strings.Contains(sc.name, w)) {
+		if w == "" {
+			continue
+		}
+		// A number selects that scenario only ("1" is not "10"); a name
+		// or a part of one ("node-kill") selects every scenario that has it.
+		if _, err := strconv.Atoi(w); err == nil && w == num || err != nil && strings.Contains(sc.name, w) {
 			return true
 		}
 	}
@@ -70,7 +88,11 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("images ready in %s", time.Since(t0).Round(100*time.Millisecond))
 
-	s := newSuite(t, set, postgresEngine)
+	eng, ok := engines[*flagEngine]
+	if !ok {
+		t.Fatalf("-chaos.engine %q: want postgres or mariadb", *flagEngine)
+	}
+	s := newSuite(t, set, eng)
 	s.recreateNodes([]string{s.zkAll(), s.zkAll()})
 	if code, out := s.zkfenceCheck(s.nodes[0]); code != 0 {
 		t.Fatalf("zkfence check refuses the suite's profile: exit %d\n%s", code, out)
@@ -79,7 +101,7 @@ func TestChaos(t *testing.T) {
 	}
 	s.createTable()
 
-	rep := &report{seed: seed, trials: *flagTrials, started: time.Now()}
+	rep := &report{seed: seed, trials: *flagTrials, started: time.Now(), engine: eng.title}
 	defaultNodes := true
 	for _, sc := range scenarios {
 		if !selected(sc) {
@@ -94,6 +116,12 @@ func TestChaos(t *testing.T) {
 			} else if !defaultNodes {
 				s.recreateNodes([]string{s.zkAll(), s.zkAll()})
 				defaultNodes = true
+			}
+			if sc.applies != nil {
+				if ok, why := sc.applies(s); !ok {
+					rep.notRun(sc, why)
+					t.Skipf("NOT RUN ON THIS MACHINE: %s: %s", sc.name, why)
+				}
 			}
 			var results []trialResult
 			for i := 1; i <= *flagTrials; i++ {
@@ -111,23 +139,17 @@ func TestChaos(t *testing.T) {
 	rep.finished = time.Now()
 	md := rep.markdown()
 	t.Logf("results:\n%s", md)
-	if err := os.MkdirAll(filepath.Dir(*flagOut), 0o755); err == nil {
-		if err := os.WriteFile(*flagOut, []byte(md), 0o644); err != nil {
-			t.Errorf("writing %s: %v", *flagOut, err)
+	out := outFile(eng)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err == nil {
+		if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+			t.Errorf("writing %s: %v", out, err)
 		}
 	}
 }
 
 func (s *suite) createTable() {
 	s.must(s.settle(2 * time.Minute))
-	h, _ := s.holder()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := s.connect(ctx, h)
-	s.must(err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, createTable)
-	s.must(err)
+	s.must(s.execOnHolder(s.eng.createTable, 30*time.Second))
 }
 
 // trialResult is what one trial measured.
@@ -307,6 +329,7 @@ func (s *suite) dumpLogs() {
 
 // report is the table of every scenario.
 type report struct {
+	engine            string // "PostgreSQL 15"
 	seed              int64
 	trials            int
 	started, finished time.Time
@@ -358,11 +381,16 @@ func (rep *report) add(sc scenario, rs []trialResult) {
 		fmtDur(median(fo)), fmtDur(mx(fo)), fmtDur(median(det)), fmtDur(mx(det))))
 }
 
+// notRun records a scenario that does not apply on this machine.
+func (rep *report) notRun(sc scenario, why string) {
+	rep.rows = append(rep.rows, fmt.Sprintf("| %s | not run: %s | | | | | | | | | | |", sc.name, why))
+}
+
 func (rep *report) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# zkfence chaos suite: results\n\n")
-	fmt.Fprintf(&b, "Run %s, %d trials per scenario, seed %d, whole run %s. PostgreSQL 15 nodes on one shared\n",
-		rep.started.UTC().Format(time.RFC3339), rep.trials, rep.seed, rep.finished.Sub(rep.started).Round(time.Second))
+	fmt.Fprintf(&b, "Run %s, %d trials per scenario, seed %d, whole run %s. %s nodes on one shared\n",
+		rep.started.UTC().Format(time.RFC3339), rep.trials, rep.seed, rep.finished.Sub(rep.started).Round(time.Second), rep.engine)
 	fmt.Fprintf(&b, "directory (each through its own bindfs FUSE mount), a three-server ZooKeeper 3.8 ensemble (tickTime\n")
 	fmt.Fprintf(&b, "500 ms, syncLimit 2), zkfence with T 8 s, h 500 ms, grace 1 s, probe 500 ms/2 s, lock-delay 2 s. See chaos/doc.go.\n\n")
 	fmt.Fprintf(&b, "| scenario | trials | trials with overlap (total) | lost acked writes | token regressions | phantom rows | not linearizable | failovers | failover median | failover max | detection median | detection max |\n")

@@ -18,10 +18,11 @@ import (
 // The client (I6). One goroutine writes rows, one at a time, in autocommit,
 // to whichever node serves: (trial, seq) with seq 1, 2, 3, ... and the
 // token of the server that commits it, taken by the server itself
-// (current_setting('zkfence.token'), set from ZKFENCE_TOKEN when zkfence
-// starts it). A write is acknowledged when the INSERT ... RETURNING
-// returns; an error or a timeout leaves it indeterminate: it may or may not
-// have committed.
+// (PostgreSQL: current_setting('zkfence.token'); MariaDB: @zkfence_token,
+// see mariadb_test.go; both set from ZKFENCE_TOKEN when zkfence starts the
+// server). A write is acknowledged when the INSERT ... RETURNING returns; an
+// error or a timeout leaves it indeterminate: it may or may not have
+// committed. What differs between the engines is behind dbConn.
 
 const (
 	writeEvery     = 10 * time.Millisecond
@@ -29,12 +30,62 @@ const (
 	writeTimeout   = 2 * time.Second
 )
 
-const createTable = `create table if not exists w (
+// dbConn is one client connection to a node's database.
+type dbConn interface {
+	// insert writes the row (trial, seq, the server's token) in autocommit,
+	// one statement, and returns the id and the token it committed with.
+	insert(ctx context.Context, trial string, seq int64) (id, token int64, err error)
+	// rows is the trial's rows in id order.
+	rows(ctx context.Context, trial string) ([]row, error)
+	exec(ctx context.Context, stmt string) error
+	close()
+}
+
+const pgCreateTable = `create table if not exists w (
 	id bigserial primary key, trial text not null, seq bigint not null,
 	token bigint not null, at timestamptz not null default clock_timestamp())`
 
-const insertRow = `insert into w (trial, seq, token)
+const pgInsertRow = `insert into w (trial, seq, token)
 	values ($1, $2, current_setting('zkfence.token')::bigint) returning id, token`
+
+// pgConn is the PostgreSQL connection: pgx, user postgres (trust).
+type pgConn struct{ c *pgx.Conn }
+
+func connectPostgres(ctx context.Context, ip string, port int) (dbConn, error) {
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", ip, port))
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnectTimeout = connectTimeout
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return pgConn{c}, nil
+}
+
+func (p pgConn) insert(ctx context.Context, trial string, seq int64) (id, token int64, err error) {
+	err = p.c.QueryRow(ctx, pgInsertRow, trial, seq).Scan(&id, &token)
+	return id, token, err
+}
+
+func (p pgConn) rows(ctx context.Context, trial string) ([]row, error) {
+	r, err := p.c.Query(ctx, "select id, seq, token from w where trial = $1 order by id", trial)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(r, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.seq, &x.token)
+	})
+}
+
+func (p pgConn) exec(ctx context.Context, stmt string) error {
+	_, err := p.c.Exec(ctx, stmt)
+	return err
+}
+
+func (p pgConn) close() { p.c.Close(context.Background()) }
 
 type write struct {
 	seq        int64
@@ -76,23 +127,48 @@ func (c *client) snapshot() []write {
 	return append([]write(nil), c.writes...)
 }
 
-func (s *suite) connect(ctx context.Context, n *node) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", n.ip, s.eng.port))
-	if err != nil {
-		return nil, err
+// connect opens a connection to n's database (its engine's client).
+func (s *suite) connect(ctx context.Context, n *node) (dbConn, error) {
+	return s.eng.connect(ctx, n.ip, s.eng.port)
+}
+
+// execOnHolder runs stmt on the holder's database, trying again until it
+// succeeds or timeout passes: zkfence reports running as soon as it has
+// started the server, before the server accepts connections (MariaDB takes
+// a second or more to open InnoDB).
+func (s *suite) execOnHolder(stmt string, timeout time.Duration) error {
+	var lastErr error
+	ok := waitUntil(timeout, 200*time.Millisecond, func() bool {
+		h, _ := s.holder()
+		if h == nil {
+			lastErr = errors.New("no node serves")
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := s.connect(ctx, h)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		defer conn.close()
+		lastErr = conn.exec(ctx, stmt)
+		return lastErr == nil
+	})
+	if !ok {
+		return fmt.Errorf("on the holder within %s: %v", timeout, lastErr)
 	}
-	cfg.ConnectTimeout = connectTimeout
-	return pgx.ConnectConfig(ctx, cfg)
+	return nil
 }
 
 func (c *client) loop() {
 	defer close(c.done)
-	var conn *pgx.Conn
+	var conn dbConn
 	var cur *node
 	next := 0
 	defer func() {
 		if conn != nil {
-			conn.Close(context.Background())
+			conn.close()
 		}
 	}()
 	for seq := int64(1); ; {
@@ -120,7 +196,8 @@ func (c *client) loop() {
 		}
 		w := write{seq: seq, node: cur.name, start: time.Now()}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		err := conn.QueryRow(ctx, insertRow, c.trial, seq).Scan(&w.id, &w.token)
+		var err error
+		w.id, w.token, err = conn.insert(ctx, c.trial, seq)
 		cancel()
 		w.end = time.Now()
 		w.acked = err == nil
@@ -132,7 +209,7 @@ func (c *client) loop() {
 		c.mu.Unlock()
 		seq++
 		if err != nil {
-			conn.Close(context.Background())
+			conn.close()
 			conn = nil
 			for i, n := range c.s.nodeList() {
 				if n == cur {
@@ -165,16 +242,8 @@ func (s *suite) readRows(trial string, timeout time.Duration) ([]row, string, er
 			lastErr = err
 			return false
 		}
-		defer conn.Close(ctx)
-		r, err := conn.Query(ctx, "select id, seq, token from w where trial = $1 order by id", trial)
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		rows, err = pgx.CollectRows(r, func(r pgx.CollectableRow) (row, error) {
-			var x row
-			return x, r.Scan(&x.id, &x.seq, &x.token)
-		})
+		defer conn.close()
+		rows, err = conn.rows(ctx, trial)
 		if err != nil {
 			lastErr = err
 			return false

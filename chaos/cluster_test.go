@@ -42,23 +42,40 @@ var zkfenceTiming = []string{
 	"--probe-timeout", "2s", "--lock-delay", "2s",
 }
 
-// engine is what differs between the PostgreSQL and the MariaDB nodes.
+// engine is what differs between the PostgreSQL and the MariaDB nodes
+// (mariadbEngine is in mariadb_test.go).
 type engine struct {
-	name    string
-	image   func(images.Set) string
-	procs   []string // process names the observer counts
-	port    int
-	user    string
-	child   string // the child command, run by sh -c as user (ZKFENCE_TOKEN in the environment)
+	name     string // -chaos.engine
+	title    string // for the report: "PostgreSQL 15"
+	zkEngine string // zkfence's --engine: postgres or mysql (its stop signals)
+	image    func(images.Set) string
+	procs    []string // process names the observer counts
+	port     int
+	user     string
+	// child is the child command, run by sh -c as user (ZKFENCE_TOKEN in
+	// the environment); it execs the server, so that the server is the
+	// process zkfence supervises and signals. It is put between single
+	// quotes in the node script: it must not contain one.
+	child   string
 	initCmd string // run once, as root, in a throw-away container on /shared
+
+	createTable string // the client's table w, if not there yet
+	connect     func(ctx context.Context, ip string, port int) (dbConn, error)
 }
 
+// engines are the values of -chaos.engine.
+var engines = map[string]engine{"postgres": postgresEngine, "mariadb": mariadbEngine}
+
 var postgresEngine = engine{
-	name:  "postgres",
-	image: func(s images.Set) string { return s.Postgres },
-	procs: []string{"postgres"},
-	port:  pgPort,
-	user:  "postgres",
+	name:        "postgres",
+	title:       "PostgreSQL 15",
+	zkEngine:    "postgres",
+	image:       func(s images.Set) string { return s.Postgres },
+	procs:       []string{"postgres"},
+	port:        pgPort,
+	user:        "postgres",
+	createTable: pgCreateTable,
+	connect:     connectPostgres,
 	// The token reaches SQL as a custom setting: current_setting('zkfence.token').
 	child: `exec /usr/lib/postgresql/15/bin/postgres -D /data/pg -c zkfence.token="$ZKFENCE_TOKEN"`,
 	initCmd: `set -e
@@ -260,7 +277,7 @@ func (s *suite) initData() {
 // network filesystem with close-to-open consistency.
 func (s *suite) nodeScript(zk string) string {
 	args := []string{"zkfence", "run", "--zk", zk, "--lock", lockPath, "--mount", "/data", "--fstype", "'fuse*'",
-		"--claim-volume", "--user", s.eng.user, "--engine", s.eng.name, "--http", fmt.Sprintf("0.0.0.0:%d", httpPort)}
+		"--claim-volume", "--user", s.eng.user, "--engine", s.eng.zkEngine, "--http", fmt.Sprintf("0.0.0.0:%d", httpPort)}
 	args = append(args, zkfenceTiming...)
 	return "set -e\nmkdir -p /data\nbindfs -o attr_timeout=0,entry_timeout=0,negative_timeout=0 /shared /data\n" +
 		"exec " + strings.Join(args, " ") + " -- /bin/sh -c '" + s.eng.child + "'\n"
@@ -433,7 +450,7 @@ func errText(err error) string {
 // zkfenceCheck runs `zkfence check` with the suite's flags in a node and
 // returns its output: the budget built on the negotiated session timeout.
 func (s *suite) zkfenceCheck(n *node) (int, string) {
-	args := []string{"zkfence", "check", "--zk", n.zk, "--lock", lockPath, "--engine", s.eng.name}
+	args := []string{"zkfence", "check", "--zk", n.zk, "--lock", lockPath, "--engine", s.eng.zkEngine}
 	args = append(args, zkfenceTiming...)
 	args = append(args, "--", "true")
 	return n.exec(30*time.Second, args...)

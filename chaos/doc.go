@@ -8,14 +8,19 @@
 // The tests are behind the build tag chaos and need root, Docker, and the
 // images of internal/images (built locally when missing):
 //
-//	go test -tags chaos -timeout 25m ./chaos/                      # 5 trials per scenario (CI)
+//	go test -tags chaos -timeout 25m ./chaos/                      # 5 trials per scenario
 //	make chaos                                                     # 20 trials (long mode)
 //	go test -tags chaos ./chaos/ -chaos.only 1,9 -chaos.trials 2 -chaos.seed 42
 //
-// Flags: -chaos.trials N, -chaos.only LIST (numbers or names), -chaos.seed S
-// (fault timing; the seed is logged), -chaos.out FILE (default
-// results/latest.md), -chaos.latest-images (use zkfence-local/*:latest as
-// they are, when working on the suite while the tree does not build).
+// Flags: -chaos.trials N, -chaos.only LIST (numbers, each selecting that
+// scenario alone, or names or parts of names), -chaos.seed S (fault timing;
+// the seed is logged), -chaos.engine postgres|mariadb (default postgres),
+// -chaos.out FILE (default results/latest.md, results/latest-mariadb.md for
+// mariadb), -chaos.latest-images (use zkfence-local/*:latest as they are,
+// when working on the suite while the tree does not build).
+//
+// make test runs scenarios 1-9 on PostgreSQL and 1, 6 and 9 on MariaDB, 5
+// trials each; make chaos runs all ten on both, 20 trials each.
 //
 // # The cluster
 //
