@@ -137,6 +137,17 @@ func (s *suite) connect(ctx context.Context, n *node) (dbConn, error) {
 // started the server, before the server accepts connections (MariaDB takes
 // a second or more to open InnoDB).
 func (s *suite) execOnHolder(stmt string, timeout time.Duration) error {
+	_, err := s.onHolder(timeout, func(ctx context.Context, conn dbConn) error { return conn.exec(ctx, stmt) })
+	if err != nil {
+		return fmt.Errorf("on the holder within %s: %v", timeout, err)
+	}
+	return nil
+}
+
+// onHolder calls fn with a connection to the holder's database until fn
+// succeeds or timeout passes, and says which node answered.
+func (s *suite) onHolder(timeout time.Duration, fn func(context.Context, dbConn) error) (string, error) {
+	var from string
 	var lastErr error
 	ok := waitUntil(timeout, 200*time.Millisecond, func() bool {
 		h, _ := s.holder()
@@ -152,13 +163,16 @@ func (s *suite) execOnHolder(stmt string, timeout time.Duration) error {
 			return false
 		}
 		defer conn.close()
-		lastErr = conn.exec(ctx, stmt)
-		return lastErr == nil
+		if lastErr = fn(ctx, conn); lastErr != nil {
+			return false
+		}
+		from = h.name
+		return true
 	})
 	if !ok {
-		return fmt.Errorf("on the holder within %s: %v", timeout, lastErr)
+		return "", lastErr
 	}
-	return nil
+	return from, nil
 }
 
 func (c *client) loop() {
@@ -227,32 +241,12 @@ type row struct{ id, seq, token int64 }
 
 func (s *suite) readRows(trial string, timeout time.Duration) ([]row, string, error) {
 	var rows []row
-	var from string
-	var lastErr error
-	ok := waitUntil(timeout, 200*time.Millisecond, func() bool {
-		h, _ := s.holder()
-		if h == nil {
-			lastErr = errors.New("no node serves")
-			return false
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := s.connect(ctx, h)
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		defer conn.close()
+	from, err := s.onHolder(timeout, func(ctx context.Context, conn dbConn) (err error) {
 		rows, err = conn.rows(ctx, trial)
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		from = h.name
-		return true
+		return err
 	})
-	if !ok {
-		return nil, "", fmt.Errorf("reading the rows: %v", lastErr)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the rows: %v", err)
 	}
 	return rows, from, nil
 }
