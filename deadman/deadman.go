@@ -65,7 +65,6 @@ type Switch struct {
 	id       int32
 	closed   bool
 	deadline func() time.Time // nil while disarmed
-	now      func() time.Time
 }
 
 // sigevent is struct sigevent of <signal.h> on Linux (64 bytes), with
@@ -89,7 +88,7 @@ func New() (*Switch, error) {
 	if errno != 0 {
 		return nil, fmt.Errorf("timer_create(CLOCK_BOOTTIME, SIGKILL): %w", errno)
 	}
-	return &Switch{id: id, now: time.Now}, nil
+	return &Switch{id: id}, nil
 }
 
 // Arm sets the timer to deadline() and keeps deadline for Renewed. deadline
@@ -142,15 +141,8 @@ func (s *Switch) Close() error {
 	return nil
 }
 
-// Armed reports whether the timer is armed.
-func (s *Switch) Armed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.deadline != nil
-}
-
 func (s *Switch) setLocked(at time.Time) error {
-	d := at.Sub(s.now())
+	d := time.Until(at)
 	if d <= 0 {
 		d = 1 // D2: zero would disarm
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/restore"
 	"github.com/zkfence/zkfence/runner"
-	"github.com/zkfence/zkfence/supervise"
 )
 
 // errCheckFailed is returned by `zkfence check` when it found problems
@@ -84,7 +83,7 @@ func checkFreezeGuard(k *checker, c *cli.Context) {
 	}
 	self, err := selfPath()
 	if err == nil {
-		err = supervise.ProbePIDNamespace([]string{self, "version"})
+		err = probeFreezeGuard(self)
 	}
 	switch {
 	case err == nil:

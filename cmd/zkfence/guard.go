@@ -50,7 +50,7 @@ func planFreezeGuard(c *cli.Context, self string, log *slog.Logger) (guardPlan, 
 	default:
 		return guardNone, refused("--freeze-guard: %q is not auto, on or off", mode)
 	}
-	if err := supervise.ProbePIDNamespace([]string{self, "version"}); err != nil {
+	if err := probeFreezeGuard(self); err != nil {
 		if mode == guardOn {
 			return guardNone, refused("--freeze-guard on: the child cannot get a PID namespace of its own "+
 				"(give the container CAP_SYS_ADMIN, or use --freeze-guard auto or off): %v", err)
@@ -64,6 +64,12 @@ func planFreezeGuard(c *cli.Context, self string, log *slog.Logger) (guardPlan, 
 		return guardUnderInit, nil
 	}
 	return guardHere, nil
+}
+
+// probeFreezeGuard finds out, by trying, whether the child can get a PID
+// namespace of its own: zkfence's own binary is started in one and exits.
+func probeFreezeGuard(self string) error {
+	return supervise.ProbePIDNamespace([]string{self, "version"})
 }
 
 // freezeGuard builds the run's guard: the deadman switch of this process and
