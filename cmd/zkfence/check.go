@@ -77,8 +77,13 @@ func checkAction(c *cli.Context) error {
 // only with --freeze-guard on, since auto runs without it.
 func checkFreezeGuard(k *checker, c *cli.Context) {
 	mode := c.String("freeze-guard")
-	if mode == guardOff {
+	switch mode {
+	case guardOff:
 		k.info("freeze guard: off (--freeze-guard off)")
+		return
+	case guardAuto, guardOn:
+	default:
+		k.problem("freeze guard: --freeze-guard %q is not auto, on or off", mode)
 		return
 	}
 	self, err := selfPath()
