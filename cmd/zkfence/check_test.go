@@ -30,7 +30,10 @@ func TestCheckGoodAndBrokenSetups(t *testing.T) {
 	}{
 		{"good", append(fast, "--", "true"), 0, []string{
 			"ok       zookeeper: session", "negotiated session timeout 6s (requested 6s)",
-			"ok       timing budget: G = syncLimit 2 x tickTime 200ms", "the child is dead 3.733s after it", "all checks passed"}},
+			"ok       timing budget: G = syncLimit 2 x tickTime 200ms", "the child is dead 3.733s after it",
+			"ok       freeze guard: the child gets a PID namespace of its own", "all checks passed"}},
+		{"freeze guard off", append(fast, "--freeze-guard", "off", "--", "true"), 0, []string{"freeze guard: off"}},
+		{"bad freeze guard", append(fast, "--freeze-guard", "maybe", "--", "true"), 1, []string{"PROBLEM  freeze guard"}},
 		{"negotiated timeout too short", []string{"--zk", server.Addr(), "--lock", p, "--session-timeout", "30s", "--", "true"}, 1, []string{
 			"negotiated session timeout 10s (requested 30s)", "PROBLEM  timing budget with the negotiated timeout"}},
 		{"unreachable zookeeper", append([]string{"--zk", "127.0.0.1:1", "--lock", p, "--connect-timeout", "1s"}, append(fastFlags, "--", "true")...), 1, []string{

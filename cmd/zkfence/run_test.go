@@ -195,6 +195,7 @@ func TestRefusedConfigurationsExitBeforeConnecting(t *testing.T) {
 		{"missing --zk", append([]string{"run", "--lock", "/x"}, child...), "zk"},
 		{"unknown flag", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--no-such-flag"}, child...), "no-such-flag"},
 		{"command not found", []string{"run", "--zk", zkAddr, "--lock", "/x", "--", "/no/such/command"}, "not found"},
+		{"bad freeze guard", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--freeze-guard", "maybe"}, child...), "--freeze-guard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
