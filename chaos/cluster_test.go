@@ -390,6 +390,12 @@ func (s *suite) healNode(n *node) {
 		s.pool.Client.UnpauseContainer(n.id)
 	}
 	if running {
+		// Scenario 6's freeze, which Docker does not know of.
+		if fz, err := s.cgroupV2Freezer(n.ctr); err == nil {
+			if err := fz.Thaw(); err != nil {
+				s.t.Logf("thawing %s: %v", n.name, err)
+			}
+		}
 		n.exec(10*time.Second, "sh", "-c", "iptables -F INPUT; iptables -F OUTPUT; pkill -CONT bindfs")
 		// A node whose FUSE daemon is gone has lost its storage for good:
 		// restart it, as an orchestrator would.

@@ -65,8 +65,11 @@
 // name (every postgres process, not only the postmaster: a backend or the
 // checkpointer outliving the postmaster can still write), maps each to its
 // container through /proc/PID/cgroup, and counts a container as running a
-// database while one of them exists, is not a zombie, and the container's
-// freezer cgroup is not FROZEN (docker pause). An overlap is any poll at
+// database while one of them exists, is not a zombie, has no SIGKILL
+// pending (the kernel ends it before it runs user code again; one stuck in
+// a FUSE request that its frozen bindfs had already taken stays until the
+// thaw, and then only that in-flight write completes), and the container
+// is not frozen (cgroup v2 "frozen 1", or v1 FROZEN). An overlap is any poll at
 // which two containers run one; its duration (to the next poll) is summed.
 // Only the suite's own containers count. Intervals per node give the
 // detection time: from the fault to the old holder's database no longer
@@ -135,6 +138,12 @@
 //     guard (package deadman) has the kernel SIGKILL zkfence at its lease
 //     deadline, and with it the PID namespace its database runs in, while
 //     the container is still frozen: nothing of the old holder runs again.
+//     When the freeze catches a database process inside a FUSE request
+//     that bindfs has already taken, that process can neither freeze nor
+//     die (the cgroup stays "freezing"; the suite goes on) until bindfs
+//     thaws and answers: then the write completes and the process dies
+//     before it runs user code. Only storage that checks fencing tokens
+//     can refuse such an in-flight write (README).
 //  7. zk-leader-kill: docker kill of the leader (found with srvr), started
 //     again after a random 2-8 s. The holder may keep its lock.
 //  8. isolated-follower: the nodes are recreated so that node a talks to

@@ -14,12 +14,13 @@ import (
 // observer measures I1 from outside: every pollEvery it lists the host's
 // /proc, finds the database processes (by name), maps each to its container
 // through /proc/PID/cgroup, and decides per container whether its database
-// is alive and running: some database process exists and is not a zombie,
-// and the container is not frozen (its cgroup v2 reports "frozen 1", or its
-// v1 freezer cgroup is FROZEN: docker pause on either). Every
-// database process counts, not only the postmaster: a backend or
-// checkpointer outliving its postmaster can still write. An overlap is a
-// poll at which two containers are running a database.
+// is alive and running: some database process exists, is not a zombie, has
+// no SIGKILL pending (it will not run user code again), and the container
+// is not frozen (its cgroup v2 reports "frozen 1", or its v1 freezer cgroup
+// is FROZEN: docker pause on either). Every database process counts, not
+// only the postmaster: a backend or checkpointer outliving its postmaster
+// can still write. An overlap is a poll at which two containers are running
+// a database.
 type observer struct {
 	names   map[string]bool // process names (comm) of the database
 	watched func(cid string) (node string, ok bool)
@@ -126,7 +127,15 @@ func (o *observer) poll(now time.Time) {
 			continue
 		}
 		_, state, ok := readStat(pid)
-		if !ok || state == 'Z' || state == 'X' {
+		if !ok || state == 'Z' || state == 'X' || runningNow[p.node] {
+			continue
+		}
+		// SIGKILL pending: the kernel ends the process before it runs
+		// another user-space instruction. One that waits in the kernel on
+		// a FUSE daemon frozen with it (scenario 6: a request bindfs had
+		// already taken when the container froze) stays until the daemon
+		// thaws and answers, and only its in-flight write completes.
+		if killPending(pid) {
 			continue
 		}
 		runningNow[p.node] = true
@@ -202,6 +211,26 @@ func (o *observer) frozen(node string) bool {
 	}
 	data, err := os.ReadFile("/sys/fs/cgroup/freezer/docker/" + cid.(string) + "/freezer.state")
 	return err == nil && bytes.HasPrefix(data, []byte("FROZEN"))
+}
+
+// killPending reports whether SIGKILL is pending for the process (the
+// SigPnd or ShdPnd mask of /proc/PID/status has bit 9-1 set).
+func killPending(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || (string(name) != "SigPnd" && string(name) != "ShdPnd") {
+			continue
+		}
+		mask, err := strconv.ParseUint(string(bytes.TrimSpace(value)), 16, 64)
+		if err == nil && mask&(1<<(9-1)) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readStat returns a process's name and state from /proc/PID/stat.

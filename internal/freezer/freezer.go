@@ -141,14 +141,17 @@ func descendants(pid int) ([]int, error) {
 	return out, nil
 }
 
-// Freeze freezes the cgroup and waits until every task of it is frozen.
+// Freeze freezes the cgroup and waits until every task of it is frozen. A
+// task in an uninterruptible wait (on a FUSE daemon frozen in the same
+// cgroup, say) is not counted as frozen until it leaves the wait: after 10 s
+// Freeze returns an error, and the cgroup stays freezing.
 func (f *Freezer) Freeze() error {
 	if err := f.set(true); err != nil {
 		return err
 	}
 	for deadline := time.Now().Add(10 * time.Second); !f.Frozen(); {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: not frozen after 10s", f.Dir)
+			return fmt.Errorf("%s: not every task frozen after 10s", f.Dir)
 		}
 		time.Sleep(time.Millisecond)
 	}
