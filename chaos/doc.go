@@ -138,12 +138,12 @@
 //     guard (package deadman) has the kernel SIGKILL zkfence at its lease
 //     deadline, and with it the PID namespace its database runs in, while
 //     the container is still frozen: nothing of the old holder runs again.
-//     When the freeze catches a database process inside a FUSE request
-//     that bindfs has already taken, that process can neither freeze nor
-//     die (the cgroup stays "freezing"; the suite goes on) until bindfs
-//     thaws and answers: then the write completes and the process dies
-//     before it runs user code. Only storage that checks fencing tokens
-//     can refuse such an in-flight write (README).
+//     Every process of the node is frozen but bindfs, which stands for the
+//     kernel's NFS client, which a cgroup freeze does not reach. (When
+//     bindfs froze too, a WAL write it had taken before the freeze landed
+//     at the thaw, over the WAL the new holder had written since, and 170
+//     acknowledged writes were lost: a FUSE network filesystem inside the
+//     database's container has that hazard, README.)
 //  7. zk-leader-kill: docker kill of the leader (found with srvr), started
 //     again after a random 2-8 s. The holder may keep its lock.
 //  8. isolated-follower: the nodes are recreated so that node a talks to

@@ -41,6 +41,37 @@ func (s *suite) cgroupV2Freezer(c *ctr) (*freezer.Freezer, error) {
 	return nil, fmt.Errorf("container %s has no cgroup v2 of its own", c.name)
 }
 
+// storageOutsideFreeze moves the node's bindfs out of the container's
+// cgroup v2, into one of the suite's own, so that freezing the container
+// does not freeze it. bindfs stands for a network filesystem's client,
+// which lives in the kernel, where a cgroup freeze does not reach: a write
+// request in flight when the container freezes is answered during the
+// freeze, not at the thaw. (A FUSE network filesystem whose daemon runs in
+// the container does freeze with it, and its in-flight writes land at the
+// thaw, over what the new holder wrote since: README.)
+func (s *suite) storageOutsideFreeze(fz *freezer.Freezer) error {
+	outside, err := freezer.New("zkfence-chaos-storage-"+s.run, true)
+	if err != nil {
+		return err
+	}
+	s.root.Cleanup(func() { _ = outside.Remove() })
+	moved := 0
+	for _, pid := range fz.Procs() {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if err != nil || strings.TrimSpace(string(comm)) != "bindfs" {
+			continue
+		}
+		if err := outside.Add(pid); err != nil {
+			return fmt.Errorf("moving bindfs %d out of %s: %w", pid, fz.Dir, err)
+		}
+		moved++
+	}
+	if moved == 0 {
+		return fmt.Errorf("no bindfs in %s", fz.Dir)
+	}
+	return nil
+}
+
 // dockerFreezerV1 reports whether Docker's docker pause uses the cgroup v1
 // freezer here (the container's v1 freezer cgroup exists).
 func dockerFreezerV1(c *ctr) bool {
