@@ -25,7 +25,7 @@ func TestAcquireQueuesAndHandsOver(t *testing.T) {
 	if w.Ahead != 1 || "/"+w.Predecessor != ha.Node[len(a.abs(p)):] {
 		t.Fatalf("waiting %+v, want 1 ahead watching %s", w, ha.Node)
 	}
-	lease := a.NewLease(ha, fastBudget, realClock(), ha.Confirmed, nil)
+	lease := newLease(t, a, ha, Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond})
 	if err := a.Release(context.Background(), lease); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ type zkConn interface {
 	Exists(path string) (bool, *zk.Stat, error)
 	ExistsW(path string) (bool, *zk.Stat, <-chan zk.Event, error)
 	Get(path string) ([]byte, *zk.Stat, error)
+	Set(path string, data []byte, version int32) (*zk.Stat, error)
 	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
 	Delete(path string, version int32) error
 	GetACL(path string) ([]zk.ACL, *zk.Stat, error)

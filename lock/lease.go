@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -31,7 +30,6 @@ type Lease struct {
 	held   Held
 	budget func() Budget // reads the negotiated timeout, which may shrink
 	clock  clock.Clock
-	log    *slog.Logger
 
 	mu       sync.Mutex
 	lastSent time.Time // t_s
@@ -47,33 +45,57 @@ type Lease struct {
 type leaseDeps struct {
 	clock  clock.Clock
 	budget func() Budget
-	renew  func() error // one renewal request; nil on success
-	loss   <-chan error // immediate reasons to end
-	start  time.Time    // send time of the request that confirmed the lock
-	log    *slog.Logger
+	renew  func() error    // one renewal request; nil on success
+	loss   <-chan error    // immediate reasons to end
+	shrunk <-chan struct{} // the negotiated timeout became shorter
+	start  time.Time       // send time of the request that confirmed the lock
 	// observe, if set, sees every renewal once the lease has applied it:
-	// its send time, round trip and outcome (for metrics, and for tests).
+	// its send time, round trip and outcome (for metrics and logs).
 	observe func(sent time.Time, rtt time.Duration, err error)
+	// moved, if set, is called each time the deadlines move: after a
+	// successful renewal, and at once when the timeout shrinks.
+	moved func()
 }
 
-// NewLease starts the lease of a lock this session holds. start is a time
-// taken before the request that confirmed the lock was sent. observe, if not
-// nil, sees every renewal (for metrics).
-func (s *Session) NewLease(held Held, b Budget, clk clock.Clock, start time.Time,
-	observe func(sent time.Time, rtt time.Duration, err error)) *Lease {
+// LeaseOptions configure NewLease.
+type LeaseOptions struct {
+	Budget Budget
+	Clock  clock.Clock
+	// Start is a time taken before the request that confirmed the lock was
+	// sent (Held.Confirmed): the lease counts from it.
+	Start time.Time
+	// Observe, if set, sees every renewal: its send time, round trip and
+	// outcome. It runs on the lease's goroutine and must not block: the
+	// lease does no I/O of its own on the way to its deadline, and neither
+	// may its callbacks (a log write to a stalled stderr included).
+	Observe func(sent time.Time, rtt time.Duration, err error)
+	// Moved, if set, is called each time StopBy and KillBy move (a renewal,
+	// a shorter negotiated timeout); same rules as Observe.
+	Moved func()
+}
+
+// NewLease starts the lease of a lock this session holds. It refuses a
+// budget that Budget.Validate refuses, with the session's negotiated timeout.
+func (s *Session) NewLease(held Held, opt LeaseOptions) (*Lease, error) {
+	b := opt.Budget
+	b.SessionTimeout = s.NegotiatedTimeout()
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
 	loss := make(chan error, 2)
 	l := startLease(held, leaseDeps{
-		clock: clk,
+		clock: opt.Clock,
 		budget: func() Budget {
-			b := b
+			b := opt.Budget
 			b.SessionTimeout = s.NegotiatedTimeout()
 			return b
 		},
 		renew:   func() error { return s.renew(held.Node) },
 		loss:    loss,
-		start:   start,
-		log:     s.log,
-		observe: observe,
+		shrunk:  s.shrunk,
+		start:   opt.Start,
+		observe: opt.Observe,
+		moved:   opt.Moved,
 	})
 	go func() {
 		select {
@@ -83,16 +105,16 @@ func (s *Session) NewLease(held Held, b Budget, clk clock.Clock, start time.Time
 		}
 	}()
 	go s.watchNode(held.Node, loss, l.quit)
-	return l
+	return l, nil
 }
 
 func startLease(held Held, d leaseDeps) *Lease {
 	l := &Lease{
-		held: held, budget: d.budget, clock: d.clock, log: d.log,
+		held: held, budget: d.budget, clock: d.clock,
 		lastSent: d.start,
 		lost:     make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 	}
-	go l.loop(d.renew, d.loss, d.observe)
+	go l.loop(d)
 	return l
 }
 
@@ -103,8 +125,9 @@ type renewal struct {
 }
 
 // loop renews every heartbeat, with at most one request in flight, and ends
-// the lease at its deadline or at the first fatal answer.
-func (l *Lease) loop(renew func() error, loss <-chan error, observe func(time.Time, time.Duration, error)) {
+// the lease at its deadline or at the first fatal answer. It does no I/O of
+// its own besides the renewal (no logging): nothing may delay the deadline.
+func (l *Lease) loop(d leaseDeps) {
 	defer close(l.done)
 	deadline := l.clock.NewTimer(l.untilStop())
 	defer deadline.Stop()
@@ -116,9 +139,12 @@ func (l *Lease) loop(renew func() error, loss <-chan error, observe func(time.Ti
 		select {
 		case <-l.quit:
 			return
-		case err := <-loss:
+		case err := <-d.loss:
 			l.end(err)
 			return
+		case <-d.shrunk:
+			deadline.Reset(l.untilStop()) // may be in the past: fires at once
+			notify(d.moved)
 		case <-deadline.C():
 			if left := l.untilStop(); left > 0 {
 				deadline.Reset(left) // a renewal moved the deadline
@@ -132,7 +158,7 @@ func (l *Lease) loop(renew func() error, loss <-chan error, observe func(time.Ti
 				inFlight = true
 				sent := l.clock.Now()
 				go func() {
-					err := renew()
+					err := d.renew()
 					results <- renewal{sent, l.clock.Now().Sub(sent), err}
 				}()
 			}
@@ -143,9 +169,12 @@ func (l *Lease) loop(renew func() error, loss <-chan error, observe func(time.Ti
 				l.end(fatal)
 			} else {
 				deadline.Reset(l.untilStop())
+				if r.err == nil {
+					notify(d.moved)
+				}
 			}
-			if observe != nil {
-				observe(r.sent, r.rtt, r.err)
+			if d.observe != nil {
+				d.observe(r.sent, r.rtt, r.err)
 			}
 			if fatal != nil {
 				return
@@ -154,8 +183,14 @@ func (l *Lease) loop(renew func() error, loss <-chan error, observe func(time.Ti
 	}
 }
 
+func notify(f func()) {
+	if f != nil {
+		f()
+	}
+}
+
 // renewed applies one renewal's outcome; it returns an error only when the
-// lease must end.
+// lease must end. A failure that is not fatal is only reported to observe.
 func (l *Lease) renewed(r renewal) error {
 	switch {
 	case r.err == nil:
@@ -165,13 +200,20 @@ func (l *Lease) renewed(r renewal) error {
 		}
 		l.mu.Unlock()
 		return nil
-	case errors.Is(r.err, ErrNodeGone), errors.Is(r.err, ErrNotOwner),
-		errors.Is(r.err, ErrSessionExpired), errors.Is(r.err, ErrSessionReplaced):
+	case Definitive(r.err):
 		return r.err
 	default:
-		l.log.Warn("lease renewal failed; will retry", "err", r.err, "stop_in", l.untilStop().Round(time.Millisecond))
 		return nil
 	}
+}
+
+// Definitive reports whether err says that ZooKeeper has already let the
+// lock go (node deleted or owned by another session, session expired or
+// replaced): another contender may hold it now. Only a lease that ended at
+// its own deadline (ErrLeaseDeadline) leaves time for a graceful stop.
+func Definitive(err error) bool {
+	return errors.Is(err, ErrNodeGone) || errors.Is(err, ErrNotOwner) ||
+		errors.Is(err, ErrSessionExpired) || errors.Is(err, ErrSessionReplaced)
 }
 
 func (l *Lease) end(err error) {

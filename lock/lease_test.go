@@ -1,9 +1,8 @@
 package lock
 
 import (
+	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -14,16 +13,19 @@ import (
 var fastBudget = Budget{6 * time.Second, 500 * time.Millisecond, 2, 500 * time.Millisecond, 0.01, time.Second}
 
 type leaseHarness struct {
-	t     *testing.T
-	clk   *clock.Fake
-	calls chan chan error
-	loss  chan error
-	seen  chan error // renewals the lease has applied
-	lease *Lease
+	t      *testing.T
+	clk    *clock.Fake
+	calls  chan chan error
+	loss   chan error
+	shrunk chan struct{}
+	moved  chan struct{} // each time the lease says its deadlines moved
+	seen   chan error    // renewals the lease has applied
+	lease  *Lease
 }
 
 func newLeaseHarness(t *testing.T, budget func() Budget) *leaseHarness {
-	h := &leaseHarness{t: t, clk: clock.NewFake(time.Unix(1000, 0)), calls: make(chan chan error), loss: make(chan error, 1), seen: make(chan error, 1)}
+	h := &leaseHarness{t: t, clk: clock.NewFake(time.Unix(1000, 0)), calls: make(chan chan error), loss: make(chan error, 1),
+		shrunk: make(chan struct{}, 1), moved: make(chan struct{}, 16), seen: make(chan error, 1)}
 	h.lease = startLease(Held{Node: "/l/n", Token: 42}, leaseDeps{
 		clock:  h.clk,
 		budget: budget,
@@ -33,9 +35,10 @@ func newLeaseHarness(t *testing.T, budget func() Budget) *leaseHarness {
 			return <-answer
 		},
 		loss:    h.loss,
+		shrunk:  h.shrunk,
 		observe: func(_ time.Time, _ time.Duration, err error) { h.seen <- err },
+		moved:   func() { h.moved <- struct{}{} },
 		start:   h.clk.Now(),
-		log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Cleanup(h.lease.stop)
 	h.settle()
@@ -170,5 +173,74 @@ func TestLeaseFollowsShrinkingNegotiatedTimeout(t *testing.T) {
 	after := h.lease.StopBy()
 	if want := before.Add(-time.Duration(0.99 * float64(time.Second))); !after.Equal(want) {
 		t.Fatalf("StopBy after shrink = %v, want %v", after, want)
+	}
+}
+
+// A shorter negotiated timeout (a reconnect to a server that grants less)
+// moves the deadline at once: when the new StopBy is already past, the lease
+// ends without waiting for the next renewal or the old deadline, and the
+// freeze guard is told to move its timer (moved).
+func TestLeaseShorterTimeoutMovesTheDeadlineAtOnce(t *testing.T) {
+	b := make(chan Budget, 1)
+	current := fastBudget
+	h := newLeaseHarness(t, func() Budget {
+		select {
+		case current = <-b:
+		default:
+		}
+		return current
+	})
+	h.clk.Advance(2 * time.Second) // no renewal answered: 2 s since t_s
+	h.requireAlive()
+	shorter := fastBudget
+	shorter.SessionTimeout = 4 * time.Second // StopAfter 4*0.99 - 1.5*1.01*... < 2 s
+	b <- shorter
+	if left := h.lease.StopBy().Sub(h.clk.Now()); left >= 0 {
+		t.Fatalf("test setup: the shorter budget leaves %v, want a deadline already past", left)
+	}
+	h.shrunk <- struct{}{}
+	select {
+	case <-h.moved:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a shorter timeout did not report the deadlines moved")
+	}
+	h.requireLost(ErrLeaseDeadline)
+}
+
+// Every successful renewal reports that the deadlines moved, so the kernel
+// timer follows the lease.
+func TestLeaseRenewalReportsMoved(t *testing.T) {
+	h := newLeaseHarness(t, func() Budget { return fastBudget })
+	h.answer(h.heartbeat(), nil)
+	select {
+	case <-h.moved:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no moved after a renewal")
+	}
+	h.answer(h.heartbeat(), errors.New("connection closed"))
+	select {
+	case <-h.moved:
+		t.Fatal("moved after a failed renewal")
+	default:
+	}
+}
+
+func TestNewLeaseRefusesAnUnsafeBudget(t *testing.T) {
+	needZK(t)
+	s := dial(t, server.Addr(), 4*time.Second)
+	h, err := s.Acquire(context.Background(), AcquireOptions{Path: lockPath(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// K of 3 s leaves nothing of a 4 s session.
+	b := Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 3 * time.Second}
+	if l, err := s.NewLease(h, LeaseOptions{Budget: b, Clock: realClock(), Start: h.Confirmed}); !errors.Is(err, ErrUnsafeBudget) {
+		if l != nil {
+			l.stop()
+		}
+		t.Fatalf("NewLease = %v, want ErrUnsafeBudget", err)
+	}
+	if err := s.deleteNode(h.Node); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,7 +22,7 @@ func TestLeaseEndsWhenTheNodeIsDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := s.NewLease(h, Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond}, realClock(), h.Confirmed, nil)
+	l := newLease(t, s, h, Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond})
 	defer l.stop()
 	other := dial(t, server.Addr(), 4*time.Second)
 	if err := other.conn.Delete(h.Node, -1); err != nil {
@@ -52,7 +52,7 @@ func TestNegotiatedTimeoutBelowRequested(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := Budget{SessionTimeout: 10 * time.Second, TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 500 * time.Millisecond}
-	l := s.NewLease(h, b, realClock(), h.Confirmed, nil)
+	l := newLease(t, s, h, b)
 	want := b
 	want.SessionTimeout = 4 * time.Second
 	if got := l.KillBy().Sub(l.StopBy()) + l.StopBy().Sub(h.Confirmed); got > want.KillBy()+time.Second {
@@ -73,7 +73,7 @@ func TestLeaseEndsBeforeTheSessionExpiresWhenCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := Budget{TickTime: 200 * time.Millisecond, SyncLimit: 2, Heartbeat: 200 * time.Millisecond, ClockDrift: 0.01, StopTime: 300 * time.Millisecond}
-	l := s.NewLease(h, b, realClock(), h.Confirmed, nil)
+	l := newLease(t, s, h, b)
 	defer l.stop()
 	time.Sleep(600 * time.Millisecond) // a few renewals
 	proxy.Blackhole()
@@ -153,4 +153,15 @@ func forward(c net.Conn, target string) {
 	defer up.Close()
 	go io.Copy(up, c)
 	io.Copy(c, up)
+}
+
+// newLease starts a lease on the real clock, failing the test if the budget
+// is refused.
+func newLease(t *testing.T, s *Session, h Held, b Budget) *Lease {
+	t.Helper()
+	l, err := s.NewLease(h, LeaseOptions{Budget: b, Clock: realClock(), Start: h.Confirmed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

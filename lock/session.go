@@ -44,6 +44,7 @@ type Session struct {
 	id          int64         // the session this object stands for; 0 until established
 	negotiated  time.Duration // the smallest timeout any server granted this session
 	established chan struct{}
+	shrunk      chan struct{} // a send (never blocking) each time negotiated shrinks
 	lost        chan struct{}
 	lostErr     error
 	closing     atomic.Bool
@@ -58,7 +59,8 @@ func Dial(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Session{chroot: cfg.Chroot, creds: cfg.Credentials, log: log, established: make(chan struct{}), lost: make(chan struct{})}
+	s := &Session{chroot: cfg.Chroot, creds: cfg.Credentials, log: log, established: make(chan struct{}),
+		shrunk: make(chan struct{}, 1), lost: make(chan struct{})}
 	conn, events, err := zk.Connect(cfg.Servers, cfg.SessionTimeout,
 		zk.WithDialer(handshakeDialer(s.onHandshake)),
 		zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false))
@@ -104,18 +106,28 @@ func (s *Session) authenticate(conn *zk.Conn) error {
 }
 
 // onHandshake sees every connect response. The first names our session; a
-// different ID later means the old session is gone.
+// different ID later means the old session is gone; a shorter timeout moves
+// the lease's deadlines at once (through shrunk). It logs only after it has
+// let go of the mutex, which the lease's deadline computations need.
 func (s *Session) onHandshake(timeout time.Duration, id int64) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	lost := false
 	switch {
 	case s.id == 0:
 		s.id, s.negotiated = id, timeout
 		close(s.established)
 	case id != s.id:
-		s.markLostLocked(ErrSessionReplaced)
+		lost = s.markLostLocked(ErrSessionReplaced)
 	case timeout < s.negotiated:
 		s.negotiated = timeout
+		select {
+		case s.shrunk <- struct{}{}:
+		default: // one pending notice is enough: the lease reads the value
+		}
+	}
+	s.mu.Unlock()
+	if lost {
+		s.logLost()
 	}
 }
 
@@ -127,8 +139,11 @@ func (s *Session) watchEvents(events <-chan zk.Event) {
 		switch ev.State {
 		case zk.StateExpired:
 			s.mu.Lock()
-			s.markLostLocked(ErrSessionExpired)
+			lost := s.markLostLocked(ErrSessionExpired)
 			s.mu.Unlock()
+			if lost {
+				s.logLost()
+			}
 		case zk.StateDisconnected:
 			if s.closing.Load() {
 				continue
@@ -140,13 +155,19 @@ func (s *Session) watchEvents(events <-chan zk.Event) {
 	}
 }
 
-func (s *Session) markLostLocked(err error) {
+// markLostLocked records why the session ended, once; it reports whether
+// this call did.
+func (s *Session) markLostLocked(err error) bool {
 	if s.lostErr != nil {
-		return
+		return false
 	}
 	s.lostErr = err
 	close(s.lost)
-	s.log.Warn("zookeeper session lost", "session", fmt.Sprintf("0x%x", s.id), "cause", err)
+	return true
+}
+
+func (s *Session) logLost() {
+	s.log.Warn("zookeeper session lost", "session", fmt.Sprintf("0x%x", s.ID()), "cause", s.Err())
 }
 
 // ID returns the session ID.
