@@ -112,7 +112,10 @@ func scale(e *env) ([]row, error) {
 			}
 			first = false
 			c.acquired.Add(1)
-			lease := sess.NewLease(held, budget, clock.Real{}, held.Confirmed, nil)
+			lease, err := sess.NewLease(held, lock.LeaseOptions{Budget: budget, Clock: clock.Real{}, Start: held.Confirmed})
+			if err != nil { // the bench's budget is fixed: a refusal is a bug here
+				panic(err)
+			}
 			select {
 			case <-churn:
 			case <-ctx.Done():

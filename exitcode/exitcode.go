@@ -34,6 +34,10 @@ const (
 	StorageRefused = 93
 	// RestoreFailed: the data directory needed a restore and it could not be done.
 	RestoreFailed = 94
+	// NotReleased: the run ended with something of its own that may still write (the child tree
+	// not confirmed dead, a device it mounted not unmounted), so it kept its lock node and session
+	// to expire instead of releasing them. Takes precedence over the cause of the stop.
+	NotReleased = 95
 	// Internal: an unexpected error in zkfence itself (for example ZooKeeper refused a request).
 	Internal = 99
 )

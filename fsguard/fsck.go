@@ -4,18 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
-)
 
-// checkerStopGrace is how long a checker has to exit after SIGTERM when the
-// lock is lost mid-check (e2fsck stops at a safe point and exits 32) before
-// it is killed: a checker must not go on writing once another node may own
-// the device (I4).
-const checkerStopGrace = 5 * time.Second
+	"github.com/zkfence/zkfence/internal/heldexec"
+)
 
 // maxCheckerOutput bounds the checker output kept for the error message
 // (its end, where the verdict is).
@@ -122,22 +116,23 @@ func (r checkResult) err() error {
 	return refusef("%s exited %d (%s):\n%s", r.Command, r.Code, r.Meaning, strings.TrimSpace(r.Output))
 }
 
-// runChecker runs c on the device. When ctx ends the checker gets SIGTERM,
-// then SIGKILL after checkerStopGrace, and the result is a refusal.
+// runChecker runs c on the device, under the lock (package heldexec): when
+// ctx ends (the lease is lost, or the run is interrupted) the checker's whole
+// group gets SIGKILL at once, and the result is a refusal. A checker killed
+// mid-repair is a crash as far as the filesystem is concerned; the next
+// holder checks it again.
 func runChecker(ctx context.Context, c checker, dev string, log *slog.Logger) (checkResult, error) {
 	prog, err := findTool(c.program)
 	if err != nil {
 		return checkResult{}, refusef("check %s: %w", dev, err)
 	}
-	cmd := exec.CommandContext(ctx, prog, append(slices.Clone(c.args), dev)...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = checkerStopGrace
+	cmd := heldexec.Command(ctx, prog, append(slices.Clone(c.args), dev)...)
 	out := &tailBuffer{max: maxCheckerOutput}
 	cmd.Stdout, cmd.Stderr = out, out
 	r := checkResult{Command: strings.Join(cmd.Args, " ")}
 	log.Info("checking filesystem", "command", r.Command)
 	start := time.Now()
-	runErr := cmd.Run()
+	runErr := heldexec.Run(cmd)
 	r.Took, r.Output = time.Since(start), out.String()
 	if ctx.Err() != nil {
 		return r, refusef("%s stopped: %w", r.Command, context.Cause(ctx))

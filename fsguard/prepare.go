@@ -37,8 +37,8 @@ type guarded struct {
 
 // Prepare checks every volume, in order, and in block device mode checks
 // and mounts the device. It must run with the lock held, and ctx must be
-// cancelled when the lock is lost: a checker then gets SIGTERM (SIGKILL
-// after checkerStopGrace) and nothing more is mounted (I4). On any failure
+// cancelled when the lock is lost: a checker's whole group then gets
+// SIGKILL at once (package heldexec) and nothing more is mounted (I4). On any failure
 // it unmounts what it mounted and returns an error wrapping
 // ErrStorageRefused that says which volume and why (with the checker's
 // output when the checker refused). A nil log means slog.Default().

@@ -287,6 +287,14 @@ func (s *Session) Release(ctx context.Context, l *Lease) error {
 	return err
 }
 
+// Abandon stops renewing and leaves the lock node and the session as they
+// are: ZooKeeper expires the session T after it last heard from this
+// process, and the node goes with it. It is for a holder that may still
+// have a writer (a child tree not confirmed dead, a device not unmounted):
+// the next holder must not take over at once, and finds the fence state
+// not released.
+func (s *Session) Abandon(l *Lease) { l.stop() }
+
 // renew sends one Exists on our node and checks that it is still ours.
 func (s *Session) renew(node string) error {
 	ok, stat, err := s.conn.Exists(node)

@@ -11,23 +11,19 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
-	"time"
+
+	"github.com/zkfence/zkfence/internal/heldexec"
 )
 
-// toolWaitDelay bounds the wait for a cancelled tool's output pipes.
-const toolWaitDelay = 5 * time.Second
-
 // runTool runs a backup tool with its output in the log, as cfg's user,
-// in its own process group, killed whole when ctx ends.
+// under the lock (package heldexec): killed whole when ctx ends.
 func runTool(ctx context.Context, cfg BackupConfig, log *slog.Logger, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := heldexec.Command(ctx, name, args...)
 	out := newLineLogger(log.With("tool", filepath.Base(name)), slog.LevelDebug, "backup tool")
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: credential(cfg.UID, cfg.GID)}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = toolWaitDelay
+	cmd.SysProcAttr.Credential = credential(cfg.UID, cfg.GID)
 	cmd.Dir = "/"
-	err := cmd.Run()
+	err := heldexec.Run(cmd)
 	out.Flush()
 	if err != nil {
 		return fmt.Errorf("%s: %w; its last lines:\n%s", filepath.Base(name), err, out.Tail())

@@ -6,17 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
-)
 
-// scriptWaitDelay bounds how long Run waits, after the script's shell is
-// gone, for grandchildren that still hold its output pipes.
-const scriptWaitDelay = 5 * time.Second
+	"github.com/zkfence/zkfence/internal/heldexec"
+)
 
 // fromScript runs the operator's script to fill a staging directory. A
 // script that exits 0 and leaves staging empty says: nothing to restore.
@@ -59,7 +53,7 @@ func fromScript(ctx context.Context, cfg Config, want string, t target, log *slo
 func runScript(ctx context.Context, cfg Config, want, staging string, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.cmdTimeout())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cfg.Cmd)
+	cmd := heldexec.Command(ctx, "/bin/sh", "-c", cfg.Cmd)
 	cmd.Dir = staging
 	cmd.Env = append(withoutOwnConfig(os.Environ()),
 		"ZKFENCE_DATA_DIR="+cfg.DataDir,
@@ -69,11 +63,8 @@ func runScript(ctx context.Context, cfg Config, want, staging string, log *slog.
 	)
 	out := newLineLogger(log, slog.LevelInfo, "restore script")
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = scriptWaitDelay
 	p := startProgress(log, "restore script", cfg.progressEvery(), 0, func() int64 { return treeSize(staging) })
-	err := runLocked(cmd)
+	err := heldexec.Run(cmd)
 	p.Stop()
 	out.Flush()
 	if err == nil {
@@ -86,19 +77,6 @@ func runScript(ctx context.Context, cfg Config, want, staging string, log *slog.
 		return fmt.Errorf("the restore script was stopped: %w", context.Cause(ctx))
 	}
 	return fmt.Errorf("the restore script failed: %w", err)
-}
-
-// runLocked starts and waits for cmd on one locked OS thread: PDEATHSIG
-// fires when the thread that forked the child exits, and Go may retire an
-// unlocked thread while the child still runs.
-func runLocked(cmd *exec.Cmd) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		done <- cmd.Run()
-	}()
-	return <-done
 }
 
 // withoutOwnConfig drops zkfence's own ZKFENCE_* configuration from the

@@ -15,9 +15,9 @@ import (
 )
 
 // startChild starts the one child of this run, if the lease still holds.
-func (r *run) startChild() (*supervise.Child, error) {
-	if r.lease.Overdue() || isClosed(r.lease.Lost()) {
-		return nil, fmt.Errorf("%w before the child started: %v", ErrLockLost, r.lease.Err())
+func (r *run) startChild() (Child, error) {
+	if r.lease.Overdue() || r.underLease.Err() != nil {
+		return nil, fmt.Errorf("before the child started: %w", r.leaseLoss())
 	}
 	env := append(childEnv(os.Environ()),
 		fmt.Sprintf("ZKFENCE_TOKEN=%d", r.lease.Token()),
@@ -30,12 +30,11 @@ func (r *run) startChild() (*supervise.Child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("freeze guard: %w", err)
 	}
-	child, unpin, err := startPinned(spec)
+	child, unpin, err := r.deps.start(spec)
 	if ready != nil {
 		r.awaitReady(spec, ready, err == nil)
 	}
 	if err != nil {
-		r.disarmGuard()
 		return nil, fmt.Errorf("start %s: %w", r.cfg.Command[0], err)
 	}
 	r.unpin = unpin
@@ -56,15 +55,18 @@ func childEnv(environ []string) []string {
 	return out
 }
 
+// retryStopEvery is the pause between attempts to stop a tree that
+// survived its SIGKILL (a process in uninterruptible sleep on a dead mount).
+const retryStopEvery = time.Second
+
 // stop stops the child tree, with SIGKILL early enough that it is confirmed
-// dead by deadline. A tree that survives (a process stuck in uninterruptible
-// I/O on a dead mount) is tried again as long as our lease holds: the lock
-// is not given up while something of the child may still write.
-func (r *run) stop(child *supervise.Child, deadline time.Time, policy supervise.StopPolicy) error {
+// dead by deadline. A graceful stop turns into SIGKILL at once when
+// ZooKeeper says meanwhile that the lock is gone. A tree that survives is
+// tried again as long as our lease holds: the lock is not given up while
+// something of the child may still write.
+func (r *run) stop(child Child, deadline time.Time, policy supervise.StopPolicy) error {
 	for {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		err := child.Stop(ctx, policy)
-		cancel()
+		err := r.stopOnce(child, deadline, policy)
 		if err == nil {
 			r.childDead = true
 			r.disarmGuard()
@@ -78,40 +80,71 @@ func (r *run) stop(child *supervise.Child, deadline time.Time, policy supervise.
 			return err
 		}
 		r.log.Error("child tree NOT confirmed dead; holding the lock and trying again", "err", err)
-		time.Sleep(time.Second)
-		deadline = time.Now().Add(r.cfg.StopTime())
+		r.sleep(retryStopEvery)
+		deadline = r.clock.Now().Add(r.cfg.StopTime())
 	}
+}
+
+// stopOnce is one child.Stop, whose grace ends at once when the lock is
+// found gone meanwhile.
+func (r *run) stopOnce(child Child, deadline time.Time, policy supervise.StopPolicy) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if policy.Signal != syscall.SIGKILL {
+		go func() {
+			select {
+			case <-r.lease.Lost():
+				if lock.Definitive(r.lease.Err()) {
+					cancel() // Stop sends SIGKILL when its ctx ends
+				}
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return child.Stop(ctx, policy)
+}
+
+func (r *run) sleep(d time.Duration) {
+	t := r.clock.NewTimer(d)
+	defer t.Stop()
+	<-t.C()
 }
 
 // stopOnLoss stops the child because cause (kind "lock", "mount" or
 // "fenced") says it may no longer run, and returns cause.
 //
-// The stop is graceful (stop signal, grace, SIGKILL) while nobody else can
-// hold the lock yet. Past KillBy (a process that thawed after a freeze), or
-// when the volume names a newer holder, another holder may already own the
-// data: a graceful shutdown would write to it (PostgreSQL writes a shutdown
-// checkpoint), so the tree gets SIGKILL at once.
-func (r *run) stopOnLoss(child *supervise.Child, kind string, cause error) error {
-	r.cfg.Health.Stopping(kind, cause)
+// Processes started under the lock (backups) are killed first. The stop is
+// graceful (stop signal, grace, SIGKILL) while nobody else can hold the lock
+// yet. When ZooKeeper says the lock is already gone (node deleted or not
+// ours, session expired or replaced), when the volume names a newer holder,
+// or past KillBy (a process that thawed after a freeze), another holder may
+// own the data now: a graceful shutdown would write to it (PostgreSQL writes
+// a shutdown checkpoint), so the tree gets SIGKILL at once. The log line
+// comes after the action.
+func (r *run) stopOnLoss(child Child, kind string, cause error) error {
+	r.endLease(cause)
 	killBy := r.lease.KillBy()
 	policy := r.gracefulStop()
-	if kind == "fenced" || !time.Now().Before(killBy) {
+	if kind == "fenced" || r.lockGone() || !r.clock.Now().Before(killBy) {
 		policy = supervise.StopPolicy{Signal: syscall.SIGKILL}
 	}
-	r.log.Warn("stopping the child", "cause", cause, "pid", child.Pid(), "signal", policy.Signal,
-		"kill_by_in", time.Until(killBy).Round(time.Millisecond))
-	if err := r.stop(child, killBy, policy); err != nil {
+	began := r.clock.Now()
+	err := r.stop(child, killBy, policy)
+	r.cfg.Health.Stopping(kind, cause)
+	r.log.Warn("child stopped", "cause", cause, "pid", child.Pid(), "signal", supervise.SignalName(policy.Signal),
+		"took", r.clock.Now().Sub(began).Round(time.Millisecond), "margin_to_kill_by", killBy.Sub(r.clock.Now()).Round(time.Millisecond),
+		"confirmed_dead", err == nil)
+	if err != nil {
 		r.log.Error("child tree NOT confirmed dead by the lease deadline", "err", err)
 		return errors.Join(cause, fmt.Errorf("%w: %v", ErrStopFailed, err))
 	}
-	r.log.Info("child stopped", "margin_to_kill_by", time.Until(killBy).Round(time.Millisecond))
 	return cause
 }
 
 // childExited stops whatever the child left behind (daemonized
 // grandchildren) and passes the child's code on; cleanup then releases the
 // lock at once.
-func (r *run) childExited(child *supervise.Child) error {
+func (r *run) childExited(child Child) error {
 	code := child.ExitCode()
 	r.log.Info("child exited", "pid", child.Pid(), "code", code)
 	r.cfg.Health.Stopping("exit", nil)
@@ -130,12 +163,12 @@ func (r *run) gracefulStop() supervise.StopPolicy {
 }
 
 // fenceValid is what the fence keeper asks before each heartbeat.
-func (r *run) fenceValid() bool { return !r.lease.Overdue() && !isClosed(r.lease.Lost()) }
+func (r *run) fenceValid() bool { return !r.lease.Overdue() && r.underLease.Err() == nil }
 
 // startKeeper starts the heartbeat on the fence records.
 func (r *run) startKeeper() {
 	if r.claim == nil {
 		return
 	}
-	r.keeper = fence.Keep(r.guarded.Roots(), *r.claim, r.cfg.Budget.Heartbeat, r.fenceValid, r.cfg.Clock, r.log)
+	r.keeper = fence.Keep(r.guarded.Roots(), *r.claim, r.cfg.Budget.Heartbeat, r.fenceValid, r.clock, r.log)
 }

@@ -14,6 +14,11 @@ var (
 	ErrLockLost    = errors.New("lock lost")
 	ErrStopFailed  = errors.New("child tree not confirmed dead")
 	ErrNotAcquired = errors.New("lock not acquired")
+	// ErrNotReleased: the run ended with something of its own that may
+	// still write (a child tree not confirmed dead, a device not
+	// unmounted), so it kept its lock node and session to expire instead
+	// of releasing them.
+	ErrNotReleased = errors.New("lock not released: a writer of this run may survive")
 )
 
 // ChildExit reports a child that ended by itself with a non-zero code (128+N

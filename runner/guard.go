@@ -12,12 +12,15 @@ import (
 // FreezeGuard makes the kernel enforce the lease, for the case the wrapper
 // cannot: frozen together with its child (package deadman).
 //
-// While the child runs, Switch is armed at the lease's KillBy and moved on
-// every renewal; the child runs under Wrap's namespace init, started with
-// PR_SET_PDEATHSIG SIGKILL as the init of a PID namespace of its own. When
-// the wrapper misses its deadline, the kernel SIGKILLs it, then the init,
-// then every process of the namespace. The switch is disarmed only once the
-// child tree is confirmed dead.
+// From the moment the lock is held, Switch is armed at the lease's KillBy
+// and moved each time the lease's deadlines move; the child runs under
+// Wrap's namespace init, started with PR_SET_PDEATHSIG SIGKILL as the init
+// of a PID namespace of its own, and so does every process started under
+// the lock (package heldexec). When the wrapper misses its deadline, during
+// fsck or a restore as well as while the child runs, the kernel SIGKILLs
+// it, then those inits, then every process of their namespaces. The switch
+// is disarmed only once the child tree is confirmed dead (or none was
+// started).
 type FreezeGuard struct {
 	Switch *deadman.Switch
 	// Wrap returns the spec that runs spec under supervise.NamespaceInit,
@@ -29,9 +32,23 @@ type FreezeGuard struct {
 // program's start, well under a second even on a loaded machine.
 const readyTimeout = 10 * time.Second
 
-// guardSpec arms the switch at the lease's KillBy and returns the spec to
-// start instead of spec, and the read end of its ready pipe (awaitReady);
-// without a guard it returns spec and nil.
+// armGuard arms the switch at the lease's KillBy: called the moment the
+// lock is held.
+func (r *run) armGuard() error {
+	g := r.cfg.FreezeGuard
+	if g == nil {
+		return nil
+	}
+	if err := g.Switch.Arm(r.lease.KillBy); err != nil {
+		return err
+	}
+	r.log.Info("freeze guard armed: the kernel kills zkfence and everything it started under the lock at the lease deadline",
+		"kill_in", r.lease.KillBy().Sub(r.clock.Now()).Round(time.Millisecond))
+	return nil
+}
+
+// guardSpec returns the spec to start instead of spec, and the read end of
+// its ready pipe (awaitReady); without a guard it returns spec and nil.
 func (r *run) guardSpec(spec supervise.Spec) (supervise.Spec, *os.File, error) {
 	g := r.cfg.FreezeGuard
 	if g == nil {
@@ -41,16 +58,9 @@ func (r *run) guardSpec(spec supervise.Spec) (supervise.Spec, *os.File, error) {
 	if err != nil {
 		return spec, nil, err
 	}
-	if err := g.Switch.Arm(r.lease.KillBy); err != nil {
-		ready.Close()
-		w.Close()
-		return spec, nil, err
-	}
 	wrapped := g.Wrap(spec)
 	wrapped.PIDNamespace = true
 	wrapped.ExtraFiles = []*os.File{w}
-	r.log.Info("freeze guard armed: the kernel kills the child's PID namespace at the lease deadline",
-		"kill_by_in", r.lease.KillBy().Sub(r.cfg.Clock.Now()).Round(time.Millisecond))
 	return wrapped, ready, nil
 }
 
@@ -71,9 +81,11 @@ func (r *run) awaitReady(spec supervise.Spec, ready *os.File, started bool) {
 	}
 }
 
-// leaseRenewed moves the deadman switch with the lease. It runs on the
-// lease's goroutine after every renewal.
-func (r *run) leaseRenewed() {
+// leaseMoved moves the deadman switch with the lease. It runs on the
+// lease's goroutine each time the deadlines move (a renewal, a shorter
+// negotiated timeout), and must not block: it makes one system call and
+// logs only through the non-blocking logger.
+func (r *run) leaseMoved() {
 	if g := r.cfg.FreezeGuard; g != nil {
 		if err := g.Switch.Renewed(); err != nil {
 			// The timer keeps its earlier deadline: safe, but it may fire
@@ -98,7 +110,7 @@ func (r *run) disarmGuard() {
 // the wrapper is killed, whereas one that went on to serve a probe stuck on
 // a dead mount (uninterruptible sleep) would delay the child's SIGKILL until
 // the mount answers. Call unpin only once the tree is confirmed dead.
-func startPinned(spec supervise.Spec) (child *supervise.Child, unpin func(), err error) {
+func startPinned(spec supervise.Spec) (child Child, unpin func(), err error) {
 	type started struct {
 		child *supervise.Child
 		err   error

@@ -3,6 +3,9 @@ package runner
 import (
 	"context"
 	"time"
+
+	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/lock"
 )
 
 // Storage guards the volumes the child writes to. The command line adapts
@@ -52,4 +55,61 @@ type FenceConfig struct {
 	LockDelay time.Duration // wait until the previous holder's heartbeat is this old
 	ClaimNew  bool          // --claim-volume: a volume without a record may be claimed
 	TakeOver  bool          // --take-over-volume: a volume of another service may be taken
+}
+
+// prepareStorage checks (and maybe fsck's and mounts) the volumes, then puts
+// our token on each of them.
+func (r *run) prepareStorage(ctx context.Context) error {
+	if r.cfg.Storage == nil {
+		return nil
+	}
+	g, err := r.cfg.Storage.Prepare(ctx)
+	if err != nil {
+		return err
+	}
+	r.guarded = g
+	if r.cfg.Fence == nil {
+		return nil
+	}
+	c := fence.Claim{
+		Service: r.cfg.LockPath, Token: r.lease.Token(), Holder: lock.Self(r.cfg.Version).String(),
+		LockDelay: r.cfg.Fence.LockDelay, ClaimNew: r.cfg.Fence.ClaimNew, TakeOver: r.cfg.Fence.TakeOver,
+	}
+	// The lock-delay may make Acquire wait; beyond it the record's I/O must
+	// not hang the start on a mount that stopped answering.
+	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second
+	for _, root := range g.Roots() {
+		err := bounded(ctx, limit, "fence record on "+root, func(ctx context.Context) error {
+			return fence.Acquire(ctx, root, c, r.clock, r.log)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.claim = &c
+	r.log.Info("fence token written", "token", c.Token, "volumes", g.Roots())
+	return nil
+}
+
+// releaseStorage marks our fence records released, so the next holder need
+// not wait out the lock-delay, then unmounts what was mounted. It reports
+// whether the storage was let go: false when a device could not be
+// unmounted, which may still be written from here.
+func (r *run) releaseStorage() bool {
+	if r.claim != nil && !r.mountLost { // a dead mount cannot take the write
+		err := bounded(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
+			return fence.Release(r.guarded.Roots(), *r.claim, r.clock.Now())
+		})
+		if err != nil {
+			r.log.Warn("fence record not marked released; the next holder waits out the lock-delay", "err", err)
+		}
+	}
+	if r.guarded == nil {
+		return true
+	}
+	if err := bounded(context.Background(), releaseTimeout, "release storage", r.guarded.Release); err != nil {
+		r.log.Error("storage NOT released", "err", err)
+		return false
+	}
+	return true
 }

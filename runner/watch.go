@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/lock"
-	"github.com/zkfence/zkfence/supervise"
 )
 
 // releaseTimeout bounds each release step after the child is gone. If
@@ -16,9 +16,9 @@ import (
 // session, which is closed right after (or expires).
 const releaseTimeout = 5 * time.Second
 
-// watch waits for the first of: lease lost, mount lost, fenced, child exit,
-// and forwards every other signal to the child.
-func (r *run) watch(child *supervise.Child) error {
+// watch waits for the first of: lease lost or past its stop deadline, mount
+// lost, fenced, child exit; and forwards every other signal to the child.
+func (r *run) watch(child Child) error {
 	var mountLost, fenced <-chan struct{}
 	if r.guarded != nil {
 		r.watcher = r.guarded.Watch()
@@ -29,7 +29,7 @@ func (r *run) watch(child *supervise.Child) error {
 		fenced = r.keeper.Lost()
 	}
 	if r.cfg.Backups != nil {
-		r.cfg.Backups.Start(context.Background(), r.lease.Token())
+		r.cfg.Backups.Start(r.underLease, r.lease.Token())
 		r.backups = true
 	}
 	for {
@@ -37,8 +37,8 @@ func (r *run) watch(child *supervise.Child) error {
 			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %v", ErrLockLost, lock.ErrLeaseDeadline))
 		}
 		select {
-		case <-r.lease.Lost():
-			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %v", ErrLockLost, r.lease.Err()))
+		case <-r.underLease.Done(): // lost, or its stop deadline passed
+			return r.stopOnLoss(child, "lock", context.Cause(r.underLease))
 		case <-mountLost:
 			r.mountLost = true
 			return r.stopOnLoss(child, "mount", r.watcher.Err())
@@ -50,18 +50,28 @@ func (r *run) watch(child *supervise.Child) error {
 			return r.stopOnLoss(child, kind, r.keeper.Err())
 		case <-child.Done():
 			return r.childExited(child)
-		case sig := <-r.sigs:
-			r.log.Info("forwarding signal", "signal", sig, "pid", child.Pid())
+		case sig := <-r.deps.signals:
 			child.Forward(sig)
+			r.log.Info("signal forwarded", "signal", sig, "pid", child.Pid())
 		}
 	}
 }
 
-// cleanup releases what the run holds, newest first. Volumes are released
-// and unmounted only when the child tree is confirmed dead; the lock is
-// released last.
-func (r *run) cleanup() {
+// cleanup ends the hold, newest first, and returns the run's error.
+//
+// The storage and the lock are let go only when nothing of ours can still
+// write: the child tree confirmed dead (or never started) and every device
+// we mounted unmounted. Then the volumes' fence records and the ZooKeeper
+// fence state are marked released, the lock node is deleted and the session
+// closed, so the next contender takes over at once. Otherwise the records,
+// the node and the session are kept and left to expire; the next holder
+// finds the fence state not released and waits out the lock-delay; and the
+// returned error wraps ErrNotReleased (its own exit code).
+func (r *run) cleanup(err error) error {
 	defer r.cfg.Health.Stopped()
+	if r.endLease != nil {
+		r.endLease(errRunEnded)
+	}
 	if r.backups {
 		r.cfg.Backups.Stop()
 	}
@@ -71,37 +81,31 @@ func (r *run) cleanup() {
 	if r.keeper != nil {
 		r.keeper.Stop()
 	}
-	if r.childDead {
-		r.releaseStorage()
-	} else {
-		r.log.Error("leaving the volumes mounted and fenced: the child tree may still be alive")
+	if r.holding == nil {
+		return err
 	}
-	if r.sess != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		defer cancel()
-		if err := r.sess.Release(ctx, r.lease); err != nil {
-			r.log.Warn("lock node not deleted; it goes with the session", "err", err)
-			return
-		}
-		r.log.Info("lock released", "lock", r.cfg.LockPath)
+	clean := r.childDead
+	if clean {
+		r.disarmGuard()
+		clean = r.releaseStorage()
 	}
+	if !clean {
+		r.holding.Abandon()
+		r.log.Error("NOT releasing the lock: something of this run may still write (child tree not confirmed dead, " +
+			"or a device not unmounted); the lock node and the session are left to expire, and the next holder " +
+			"finds the fence state not released")
+		return errors.Join(err, ErrNotReleased)
+	}
+	r.releaseFenceState()
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	if rerr := r.holding.Release(ctx); rerr != nil {
+		r.log.Warn("lock node not deleted; it goes with the session", "err", rerr)
+		return err
+	}
+	r.log.Info("lock released", "lock", r.cfg.LockPath)
+	return err
 }
 
-// releaseStorage marks our fence records released, so the next holder need
-// not wait out the lock-delay, then unmounts what was mounted.
-func (r *run) releaseStorage() {
-	if r.claim != nil && !r.mountLost { // a dead mount cannot take the write
-		err := bounded(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
-			return fence.Release(r.guarded.Roots(), *r.claim, r.cfg.Clock.Now())
-		})
-		if err != nil {
-			r.log.Warn("fence record not marked released; the next holder waits out the lock-delay", "err", err)
-		}
-	}
-	if r.guarded != nil {
-		err := bounded(context.Background(), releaseTimeout, "release storage", r.guarded.Release)
-		if err != nil {
-			r.log.Error("storage not released", "err", err)
-		}
-	}
-}
+// errRunEnded is the cause of the under-lease context at cleanup.
+var errRunEnded = errors.New("the run ended")

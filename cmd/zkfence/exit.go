@@ -31,6 +31,8 @@ func exitCodeOf(err error) int {
 	switch {
 	case err == nil:
 		return exitcode.OK
+	case errors.Is(err, runner.ErrNotReleased):
+		return exitcode.NotReleased
 	case errors.As(err, &child):
 		return child.Code
 	case errors.Is(err, errCheckFailed):
@@ -72,5 +74,7 @@ EXIT CODES:
    92      fenced: the volume names a newer holder; the child was stopped
    93      storage refused before start (not a mount, fsck failed, ...)
    94      restore failed
+   95      not released: something of this run may still write (child tree not confirmed dead, device
+           not unmounted); the lock node and session were left to expire
    99      internal error
 `

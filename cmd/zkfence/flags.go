@@ -77,6 +77,9 @@ func newLogger(c *cli.Context, w io.Writer) (*slog.Logger, error) {
 		return nil, refused("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	if w == os.Stderr {
+		w = stderrQueue() // never block the safety path on a stalled stderr
+	}
 	switch c.String("log-format") {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil

@@ -12,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/zkfence/zkfence/exitcode"
 	"github.com/zkfence/zkfence/runner"
 )
 
@@ -43,13 +42,13 @@ func runApp(args []string) int {
 		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
 	}
 	err := app.Run(args)
-	if err == nil {
-		return exitcode.OK
-	}
 	code := exitCodeOf(err)
 	var child *runner.ChildExit
-	if !errors.Is(err, errQuiet) && !errors.Is(err, errCheckFailed) && !errors.As(err, &child) { // a child's own exit is not zkfence's error
-		fmt.Fprintf(os.Stderr, "zkfence: %v\n", err)
+	if err != nil && !errors.Is(err, errQuiet) && !errors.Is(err, errCheckFailed) && !errors.As(err, &child) { // a child's own exit is not zkfence's error
+		fmt.Fprintf(stderrQueue(), "zkfence: %v\n", err)
 	}
+	// The last lines reach a slow stderr if they can; a stalled one does not
+	// keep this process (and its ZooKeeper session) alive.
+	stderrQueue().Flush(flushTimeout)
 	return code
 }

@@ -62,6 +62,7 @@ func runAction(c *cli.Context) error {
 	var state *health.State
 	if c.String("http") != "" {
 		state = health.NewState(c.String("lock"))
+		state.CountLogDrops(stderrQueue().Dropped)
 	}
 	cfg, err := runConfig(c, log, state)
 	if err != nil {
