@@ -1,8 +1,16 @@
 package fsguard
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestJudgeFsck(t *testing.T) {
@@ -47,5 +55,51 @@ func TestTailBuffer(t *testing.T) {
 func TestCheckers(t *testing.T) {
 	if got := strings.Join(Checkers(), ","); got != "ext2,ext3,ext4,xfs" {
 		t.Errorf("Checkers() = %s", got)
+	}
+}
+
+// A checker still running when the lease ends is SIGKILLed, with its whole
+// group, at once: one that ignores SIGTERM (a repair that will not be
+// interrupted) must not outlive the lease's kill deadline. Before, it got
+// SIGTERM and five seconds.
+func TestCheckerIgnoringSIGTERMDiesAtOnceWhenTheLeaseEnds(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	script := filepath.Join(dir, "stubborn-fsck")
+	body := "#!/bin/sh\ntrap '' TERM\necho $$ > " + pidFile + "\nsleep 30 &\nwait\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := runChecker(ctx, checker{program: script, judge: judgeFsck}, "/dev/null", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	var pid int
+	for pid == 0 && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		time.Sleep(5 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("the checker did not start")
+	}
+	cancel()
+	cut := time.Now()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a checker stopped by the lease's end was taken for a pass")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("runChecker did not return")
+	}
+	if took := time.Since(cut); took > 1500*time.Millisecond {
+		t.Fatalf("the checker outlived the cancel by %v", took)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Fatalf("checker pid %d still alive after runChecker returned", pid)
 	}
 }

@@ -88,7 +88,9 @@ func (r *run) stop(child Child, deadline time.Time, policy supervise.StopPolicy)
 // stopOnce is one child.Stop, whose grace ends at once when the lock is
 // found gone meanwhile.
 func (r *run) stopOnce(child Child, deadline time.Time, policy supervise.StopPolicy) error {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	// The deadline is a time of the run's clock; the child's Stop counts
+	// in real time, so it gets the duration.
+	ctx, cancel := context.WithTimeout(context.Background(), deadline.Sub(r.clock.Now()))
 	defer cancel()
 	if policy.Signal != syscall.SIGKILL {
 		go func() {

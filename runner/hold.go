@@ -74,9 +74,9 @@ func (r *run) whileHeld(ctx context.Context) (context.Context, context.CancelFun
 // leaseLoss is why the lease ended, wrapping ErrLockLost.
 func (r *run) leaseLoss() error {
 	if err := r.lease.Err(); err != nil {
-		return fmt.Errorf("%w: %v", ErrLockLost, err)
+		return fmt.Errorf("%w: %w", ErrLockLost, err)
 	}
-	return fmt.Errorf("%w: %v", ErrLockLost, lock.ErrLeaseDeadline)
+	return fmt.Errorf("%w: %w", ErrLockLost, lock.ErrLeaseDeadline)
 }
 
 // lockGone reports whether ZooKeeper says the lock is already gone (node

@@ -34,7 +34,7 @@ func (r *run) watch(child Child) error {
 	}
 	for {
 		if r.lease.Overdue() { // first, always: see the package doc
-			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %v", ErrLockLost, lock.ErrLeaseDeadline))
+			return r.stopOnLoss(child, "lock", fmt.Errorf("%w: %w", ErrLockLost, lock.ErrLeaseDeadline))
 		}
 		select {
 		case <-r.underLease.Done(): // lost, or its stop deadline passed
@@ -52,7 +52,7 @@ func (r *run) watch(child Child) error {
 			return r.childExited(child)
 		case sig := <-r.deps.signals:
 			child.Forward(sig)
-			r.log.Info("signal forwarded", "signal", sig, "pid", child.Pid())
+			r.log.Info("forwarding signal", "signal", sig, "pid", child.Pid())
 		}
 	}
 }

@@ -1,0 +1,441 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/internal/clock"
+	"github.com/zkfence/zkfence/internal/heldexec"
+	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/supervise"
+)
+
+// The phase table: each row is one scenario of `zkfence run`, run in-process
+// on fakes (a lease on a fake clock, a held lock with its fence state, a
+// child, storage), with the actions the run must take, in order, the
+// actions it must never take, its error and its log lines. In the style of
+// tailscale's cmd/containerboot/main_test.go.
+
+// harness is one run on fakes.
+type harness struct {
+	t       *testing.T
+	clk     *clock.Fake
+	ev      *events
+	lease   *fakeLease
+	hold    *fakeHolding
+	locker  *fakeLocker
+	child   *fakeChild
+	storage *fakeStorage
+	sigs    chan os.Signal
+	logs    *syncBuffer
+	cfg     Config
+	started chan struct{}
+	// stopAfter and killAfter place the lease's deadlines (never renewed).
+	stopAfter, killAfter time.Duration
+	pidFile              string
+}
+
+func newHarness(t *testing.T) *harness {
+	clk := clock.NewFake(time.Now()) // near real time: Stop's ctx counts in real time
+	ev := &events{}
+	h := &harness{t: t, clk: clk, ev: ev, sigs: make(chan os.Signal, 4), logs: &syncBuffer{},
+		started: make(chan struct{}), stopAfter: 4 * time.Second, killAfter: 8 * time.Second}
+	h.hold = &fakeHolding{ev: ev, state: lock.VersionedFenceState{Version: -1}}
+	h.locker = &fakeLocker{h: h.hold}
+	h.child = &fakeChild{ev: ev, done: make(chan struct{})}
+	h.cfg = Config{
+		LockPath: "/svc", Command: []string{"db"}, StopSignal: syscall.SIGINT, StopGrace: 3 * time.Second,
+		Budget: lock.Budget{Heartbeat: 500 * time.Millisecond},
+		Logger: slog.New(slog.NewTextHandler(h.logs, nil)), Clock: clk,
+	}
+	return h
+}
+
+// run starts the run and returns its result channel.
+func (h *harness) run() <-chan error {
+	h.lease = newFakeLease(h.clk, h.stopAfter, h.killAfter)
+	h.hold.lease = h.lease
+	start := func(supervise.Spec) (Child, func(), error) {
+		h.ev.add("child started")
+		close(h.started)
+		return h.child, func() {}, nil
+	}
+	r := newRun(h.cfg, deps{locker: h.locker, start: start, signals: h.sigs})
+	out := make(chan error, 1)
+	go func() { out <- r.run(context.Background()) }()
+	return out
+}
+
+func (h *harness) waitStarted() {
+	h.t.Helper()
+	select {
+	case <-h.started:
+	case <-time.After(5 * time.Second):
+		h.t.Fatalf("the child did not start; events %v", h.ev.list())
+	}
+}
+
+// waitEvent waits until an event starting with prefix happened.
+func (h *harness) waitEvent(prefix string) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, e := range h.ev.list() {
+			if strings.HasPrefix(e, prefix) {
+				return
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	h.t.Fatalf("no event %q; events %v", prefix, h.ev.list())
+}
+
+// waitTimers waits until n fake timers are armed (the run is waiting).
+func (h *harness) waitTimers(n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.clk.Waiters() < n {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the run armed %d timers, want %d; events %v", h.clk.Waiters(), n, h.ev.list())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (h *harness) withStorage() *fakeStorage {
+	h.storage = &fakeStorage{ev: h.ev, lost: make(chan struct{}), lostErr: errMountGone}
+	h.cfg.Storage = h.storage
+	return h.storage
+}
+
+type phase struct {
+	name    string
+	setup   func(h *harness)
+	drive   func(h *harness)
+	want    []string // events, in this order (others may come between)
+	notWant []string // events that must not happen (prefixes)
+	errIs   []error  // the run's error wraps each of these; none: nil
+	code    int      // a *ChildExit with this code, when non-zero
+	logs    []string // substrings of the log
+}
+
+var deleted = []struct {
+	name string
+	err  error
+}{
+	{"lock node deleted", lock.ErrNodeGone},
+	{"lock node owned by another session", lock.ErrNotOwner},
+	{"session expired", lock.ErrSessionExpired},
+	{"session replaced", lock.ErrSessionReplaced},
+}
+
+func phases() []phase {
+	ps := []phase{
+		{
+			name:  "child exits 0: everything released at once",
+			drive: func(h *harness) { h.waitStarted(); h.child.exit(0) },
+			want:  []string{"lock acquired", "fence state claimed", "child started", "stop SIGINT grace 3s", "fence state released", "lock released"},
+		},
+		{
+			name:  "child exits 3: its code is passed on",
+			drive: func(h *harness) { h.waitStarted(); h.child.exit(3) },
+			want:  []string{"child started", "lock released"},
+			code:  3,
+		},
+		{
+			name:  "lease deadline: graceful stop, nobody can hold the lock yet",
+			drive: func(h *harness) { h.waitStarted(); h.lease.lose(lock.ErrLeaseDeadline) },
+			want:  []string{"child started", "stop SIGINT grace 3s", "fence state released", "lock released"},
+			errIs: []error{ErrLockLost, lock.ErrLeaseDeadline},
+		},
+		{
+			// The lease's own goroutine is stuck (a log write on a
+			// stalled stderr): the run follows the deadline itself.
+			name:  "lease overdue while its loop is stuck: stopped at the deadline",
+			drive: func(h *harness) { h.waitStarted(); h.waitTimers(1); h.clk.Advance(h.stopAfter) },
+			want:  []string{"child started", "stop SIGINT grace 3s", "lock released"},
+			errIs: []error{ErrLockLost, lock.ErrLeaseDeadline},
+		},
+		{
+			name: "mount lost: graceful stop, the volume left for the next holder",
+			setup: func(h *harness) {
+				h.withStorage()
+			},
+			drive:   func(h *harness) { h.waitStarted(); close(h.storage.lost) },
+			want:    []string{"storage prepare", "child started", "stop SIGINT grace 3s", "storage release", "fence state released", "lock released"},
+			notWant: []string{"stop SIGKILL"},
+			errIs:   []error{errMountGone},
+		},
+		{
+			name: "mount lost, then the lock node deleted during the grace: SIGKILL at once",
+			setup: func(h *harness) {
+				h.withStorage()
+				h.child.trap = true
+			},
+			drive: func(h *harness) {
+				h.waitStarted()
+				close(h.storage.lost)
+				h.waitEvent("stop SIGINT")
+				h.lease.lose(lock.ErrNodeGone)
+				h.waitEvent("KILL after the grace was cut") // within 5 s; the grace would last 8
+			},
+			want:  []string{"stop SIGINT grace 3s", "KILL after the grace was cut"},
+			errIs: []error{errMountGone},
+		},
+		{
+			name:    "signal while waiting for the lock: nothing starts",
+			setup:   func(h *harness) { h.locker.grant = make(chan struct{}) },
+			drive:   func(h *harness) { h.sigs <- syscall.SIGTERM },
+			notWant: []string{"lock acquired", "child started"},
+			errIs:   []error{errInterrupted},
+			logs:    []string{"stopped before the child started"},
+		},
+		{
+			name: "non-terminating signal while waiting: ignored",
+			setup: func(h *harness) {
+				h.locker.grant = make(chan struct{})
+			},
+			drive: func(h *harness) {
+				h.sigs <- syscall.SIGHUP
+				h.sigs <- syscall.SIGINT
+			},
+			notWant: []string{"child started"},
+			errIs:   []error{errInterrupted},
+			logs:    []string{"signal ignored before the child started"},
+		},
+		{
+			name: "tree not confirmed dead: the lock is kept to expire",
+			setup: func(h *harness) {
+				h.child.stopErr = errTreeSurvives
+			},
+			drive:   func(h *harness) { h.waitStarted(); h.lease.lose(lock.ErrLeaseDeadline) },
+			want:    []string{"child started", "stop SIGINT grace 3s", "lock abandoned"},
+			notWant: []string{"lock released", "fence state released"},
+			errIs:   []error{ErrNotReleased, ErrStopFailed, ErrLockLost},
+			logs:    []string{"NOT releasing the lock"},
+		},
+		{
+			name: "device not unmounted: the lock is kept to expire",
+			setup: func(h *harness) {
+				h.withStorage().releaseErr = errors.New("umount /data: target is busy")
+			},
+			drive:   func(h *harness) { h.waitStarted(); h.child.exit(0) },
+			want:    []string{"child started", "storage release", "lock abandoned"},
+			notWant: []string{"lock released", "fence state released"},
+			errIs:   []error{ErrNotReleased},
+		},
+		{
+			name: "previous holder did not release: storage waits out the lock-delay",
+			setup: func(h *harness) {
+				h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
+				h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41}, Version: 3}
+				h.withStorage()
+				h.cfg.Fence = &FenceConfig{LockDelay: 5 * time.Second}
+			},
+			drive: func(h *harness) {
+				h.waitTimers(2) // the lease follower and the lock-delay
+				h.clk.Advance(4900 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond)
+				for _, e := range h.ev.list() {
+					if e == "storage prepare" {
+						h.t.Fatalf("storage touched %v before the lock-delay ended", 4900*time.Millisecond)
+					}
+				}
+				h.clk.Advance(100 * time.Millisecond)
+				h.waitStarted()
+				h.child.exit(0)
+			},
+			want: []string{"lock acquired", "fence state claimed", "storage prepare", "child started"},
+			logs: []string{"previous holder did not release cleanly"},
+		},
+		{
+			name: "previous holder released cleanly: no wait",
+			setup: func(h *harness) {
+				h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, Released: true}, Version: 3}
+				h.withStorage()
+				h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+			},
+			drive: func(h *harness) { h.waitStarted(); h.child.exit(0) },
+			want:  []string{"fence state claimed", "storage prepare", "child started"},
+			logs:  []string{"previous holder released cleanly"},
+		},
+		{
+			name: "fence state names a newer token: refused before storage",
+			setup: func(h *harness) {
+				h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 50}, Version: 9}
+				h.withStorage()
+			},
+			notWant: []string{"storage prepare", "child started", "fence state claimed"},
+			errIs:   []error{fence.ErrFenced},
+		},
+		{
+			name: "a process under the lock that ignores SIGTERM dies when the lease ends",
+			setup: func(h *harness) {
+				s := h.withStorage()
+				pidFile := filepath.Join(h.t.TempDir(), "pid")
+				s.prepare = func(ctx context.Context) error {
+					cmd := heldexec.Command(ctx, "/bin/sh", "-c", `trap "" TERM; echo $$ > `+pidFile+`; sleep 30`)
+					err := heldexec.Run(cmd)
+					h.ev.add("fsck ended")
+					if pid := readPidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !zombie(pid) {
+						h.ev.add(fmt.Sprintf("fsck pid %d STILL ALIVE", pid))
+					}
+					return err
+				}
+				h.storage.ev = h.ev
+				h.cfg.Storage = s
+				h.t.Cleanup(func() { syscall.Kill(readPidFile(pidFile), syscall.SIGKILL) })
+				h.pidFile = pidFile
+			},
+			drive: func(h *harness) {
+				deadline := time.Now().Add(5 * time.Second)
+				for readPidFile(h.pidFile) == 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				h.lease.lose(lock.ErrLeaseDeadline)
+			},
+			want:    []string{"storage prepare", "fsck ended"},
+			notWant: []string{"child started", "fsck pid"},
+			errIs:   []error{ErrLockLost},
+		},
+	}
+	for _, d := range deleted {
+		ps = append(ps, phase{
+			name:    d.name + ": ZooKeeper already let go, SIGKILL at once",
+			setup:   func(h *harness) { h.child.trap = true },
+			drive:   func(h *harness) { h.waitStarted(); h.lease.lose(d.err) },
+			want:    []string{"child started", "stop SIGKILL"},
+			notWant: []string{"stop SIGINT"},
+			errIs:   []error{ErrLockLost, d.err},
+		})
+	}
+	return ps
+}
+
+// errInterrupted stands for *Interrupted in errIs.
+var errInterrupted = errors.New("interrupted")
+
+func TestPhases(t *testing.T) {
+	for _, p := range phases() {
+		t.Run(p.name, func(t *testing.T) {
+			h := newHarness(t)
+			if p.setup != nil {
+				p.setup(h)
+			}
+			out := h.run()
+			if p.drive != nil {
+				p.drive(h)
+			}
+			var err error
+			select {
+			case err = <-out:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the run did not end; events %v", h.ev.list())
+			}
+			h.check(p, err)
+		})
+	}
+}
+
+// A terminating signal that comes as the preparation finishes ends the run
+// before the child starts. The restorer queues the signal as it returns, so
+// the run sees both at once; 20 tries make a run that starts the child in
+// this race fail with near certainty.
+func TestLateSignalNeverStartsTheChild(t *testing.T) {
+	for i := range 20 {
+		h := newHarness(t)
+		h.cfg.Restorer = fakeRestorer{restore: func(context.Context) error {
+			h.sigs <- syscall.SIGTERM
+			return nil
+		}}
+		var err error
+		select {
+		case err = <-h.run():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("try %d: the run did not end; events %v", i, h.ev.list())
+		}
+		h.check(phase{notWant: []string{"child started"}, errIs: []error{errInterrupted}}, err)
+	}
+}
+
+func (h *harness) check(p phase, err error) {
+	h.t.Helper()
+	got := h.ev.list()
+	if !inOrder(got, p.want) {
+		h.t.Errorf("events %q, want in order %q", got, p.want)
+	}
+	for _, bad := range p.notWant {
+		for _, e := range got {
+			if strings.HasPrefix(e, bad) {
+				h.t.Errorf("event %q happened (events %q)", e, got)
+			}
+		}
+	}
+	var exit *ChildExit
+	var intr *Interrupted
+	switch {
+	case p.code != 0:
+		if !errors.As(err, &exit) || exit.Code != p.code {
+			h.t.Errorf("error %v, want child exit %d", err, p.code)
+		}
+	case len(p.errIs) == 0 && err != nil:
+		h.t.Errorf("error %v, want nil", err)
+	}
+	for _, want := range p.errIs {
+		if want == errInterrupted {
+			if !errors.As(err, &intr) {
+				h.t.Errorf("error %v, want *Interrupted", err)
+			}
+			continue
+		}
+		if !errors.Is(err, want) {
+			h.t.Errorf("error %v, want it to wrap %v", err, want)
+		}
+	}
+	logs := h.logs.String()
+	for _, want := range p.logs {
+		if !strings.Contains(logs, want) {
+			h.t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+// inOrder reports whether want appears in got as a subsequence.
+func inOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func readPidFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
