@@ -83,13 +83,13 @@ func (r *run) waitOutPrevious(ctx context.Context, prev lock.VersionedFenceState
 // releaseFenceState marks our fence state released: called only when the
 // child tree is confirmed dead and the storage let go. A newer holder's
 // state is never overwritten (the version check fails).
-func (r *run) releaseFenceState() {
+func (r *run) releaseFenceState(ctx context.Context) {
 	if r.fenceState == nil {
 		return
 	}
 	st := r.fenceState.FenceState
 	st.Released, st.Updated = true, r.clock.Now().UTC()
-	_, err := withTimeout(context.Background(), func(ctx context.Context) (lock.VersionedFenceState, error) {
+	_, err := withTimeout(ctx, func(ctx context.Context) (lock.VersionedFenceState, error) {
 		return r.holding.WriteFenceState(ctx, *r.fenceState, st)
 	})
 	if err != nil {

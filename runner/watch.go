@@ -96,9 +96,11 @@ func (r *run) cleanup(err error) error {
 			"finds the fence state not released")
 		return errors.Join(err, ErrNotReleased)
 	}
-	r.releaseFenceState()
+	// One budget for both steps: with ZooKeeper out of reach, neither can
+	// succeed, and the session expires on its own.
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
+	r.releaseFenceState(ctx)
 	if rerr := r.holding.Release(ctx); rerr != nil {
 		r.log.Warn("lock node not deleted; it goes with the session", "err", rerr)
 		return err
