@@ -139,7 +139,9 @@ type fakeChild struct {
 func (c *fakeChild) Pid() int              { return 4242 }
 func (c *fakeChild) Done() <-chan struct{} { return c.done }
 func (c *fakeChild) ExitCode() int         { return c.code }
-func (c *fakeChild) Forward(sig os.Signal) { c.ev.add("forward " + supervise.SignalName(sig.(syscall.Signal))) }
+func (c *fakeChild) Forward(sig os.Signal) {
+	c.ev.add("forward " + supervise.SignalName(sig.(syscall.Signal)))
+}
 
 func (c *fakeChild) exit(code int) {
 	c.code = code
