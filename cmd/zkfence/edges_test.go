@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -210,4 +211,61 @@ func TestFsckIgnoringSIGTERMDiesBeforeTheKillDeadline(t *testing.T) {
 		t.Fatal("the device was mounted after a check that did not finish")
 	}
 	t.Logf("an fsck that ignores SIGTERM last ran %v after the cut (kill deadline %v after the last renewal)", survived, killBy)
+}
+
+// Issue 15, items 4 and 5: a holder that did not let go cleanly (here
+// SIGKILLed, its device left mounted) leaves the fence state beside the lock
+// "not released". The next holder reads it before it touches the device and
+// waits out the lock-delay before its fsck, which a fence record on the
+// device itself could not ask of it (the device must be checked and mounted
+// before its record can be read).
+func TestNextHolderWaitsOutAnUncleanPredecessorBeforeTouchingTheDevice(t *testing.T) {
+	needZK(t)
+	p, dir := lockPath(t), t.TempDir()
+	loop := fstest.LoopImage(t, 64)
+	spy, err := fstest.NewFsckSpy(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mntA, mntB := filepath.Join(dir, "a-mnt"), filepath.Join(dir, "b-mnt")
+	for _, m := range []string{mntA, mntB} {
+		if err := os.Mkdir(m, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"PATH=" + spy.Dir + ":" + os.Getenv("PATH")}
+	device := func(mnt string) []string {
+		return []string{"--device", loop.Dev, "--mount", mnt, "--fstype", "ext4", "--claim-volume", "--lock-delay", "2s"}
+	}
+	child := `while :; do sleep 0.05; done`
+	a := startWrapper(t, env, edgeArgs(server.Addr(), p, append(device(mntA), "--", "sh", "-c", child)...)...)
+	a.waitLog(`msg="child started"`, 20*time.Second)
+	b := startWrapper(t, env, edgeArgs(server.Addr(), p, append(device(mntB), "--", "sh", "-c", child)...)...)
+	b.waitLog(`msg="waiting for the lock"`, 20*time.Second)
+
+	a.cmd.Process.Kill() // no release: node and session expire, the fence state stays "not released"
+	a.wait(10 * time.Second)
+	// The old node is gone; on this one machine its mount must go too,
+	// or the device counts as mounted elsewhere.
+	if err := unix.Unmount(mntA, unix.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	acquired := b.waitLog(`msg="lock acquired"`, 30*time.Second)
+	b.waitLog(`msg="previous holder did not release cleanly`, time.Second)
+	b.waitLog(`msg="child started"`, 20*time.Second)
+	calls := spy.Calls()
+	if len(calls) != 2 {
+		t.Fatalf("checker runs %q, want A's and B's", calls)
+	}
+	secs, _ := strconv.ParseFloat(strings.Fields(calls[1])[0], 64)
+	checked := time.Unix(0, int64(secs*1e9))
+	if waited := checked.Sub(acquired); waited < 2*time.Second {
+		t.Fatalf("B checked the device %v after it acquired the lock, before the 2s lock-delay ended", waited)
+	} else {
+		t.Logf("unclean predecessor: B acquired, then waited %v before its fsck (lock-delay 2s)", waited)
+	}
+	b.signal(syscall.SIGTERM)
+	if code := b.wait(20 * time.Second); code != exitcode.SignalBase+int(syscall.SIGTERM) {
+		t.Fatalf("B exited %d, want its child's death by SIGTERM", code)
+	}
 }

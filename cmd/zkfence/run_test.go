@@ -337,13 +337,21 @@ func TestStatusShowsHolderAndWaiters(t *testing.T) {
 	if len(report.Waiting) != 2 || report.Waiting[0].Holder.PID != ws[1].cmd.Process.Pid || report.Waiting[1].Holder.PID != ws[2].cmd.Process.Pid {
 		t.Fatalf("waiting %+v, want pids %d then %d", report.Waiting, ws[1].cmd.Process.Pid, ws[2].cmd.Process.Pid)
 	}
+	if f := report.Fence; f == nil || f.Token != report.Holder.Token || f.Released {
+		t.Fatalf("fence state %+v, want the holder's token %d, not released", f, report.Holder.Token)
+	}
 	text, err := exec.Command(binary, "status", "--zk", server.Addr(), "--lock", p).Output()
-	if err != nil || !strings.Contains(string(text), "holder") || !strings.Contains(string(text), "waiting #2") {
+	if err != nil || !strings.Contains(string(text), "holder") || !strings.Contains(string(text), "waiting #2") ||
+		!strings.Contains(string(text), "did NOT release cleanly") {
 		t.Fatalf("status text: %v\n%s", err, text)
 	}
 	for i := len(ws) - 1; i >= 0; i-- {
 		ws[i].signal(syscall.SIGTERM)
 		ws[i].wait(15 * time.Second)
+	}
+	text, err = exec.Command(binary, "status", "--zk", server.Addr(), "--lock", p).Output()
+	if err != nil || !strings.Contains(string(text), "released cleanly") || !strings.Contains(string(text), "free") {
+		t.Fatalf("status text after every holder stopped: %v\n%s", err, text)
 	}
 }
 

@@ -33,6 +33,9 @@ type statusReport struct {
 	Lock    string           `json:"lock"`
 	Holder  *lock.Contender  `json:"holder"`
 	Waiting []lock.Contender `json:"waiting"`
+	// Fence is the fence state beside the lock: the last holder, and
+	// whether it released cleanly; nil before the first holder.
+	Fence *lock.FenceState `json:"fence_state"`
 }
 
 func statusAction(c *cli.Context) error {
@@ -51,7 +54,14 @@ func statusAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	fs, err := sess.ReadFenceState(c.String("lock"))
+	if err != nil {
+		return err
+	}
 	report := statusReport{Lock: c.String("lock"), Waiting: []lock.Contender{}}
+	if fs.Found() {
+		report.Fence = &fs.FenceState
+	}
 	if len(line) > 0 {
 		report.Holder, report.Waiting = &line[0], line[1:]
 	}
@@ -64,6 +74,9 @@ func statusAction(c *cli.Context) error {
 }
 
 func printStatus(w io.Writer, r statusReport) error {
+	if err := printFenceState(w, r); err != nil {
+		return err
+	}
 	if r.Holder == nil {
 		_, err := fmt.Fprintf(w, "%s: free (no holder, nobody waiting)\n", r.Lock)
 		return err
@@ -85,4 +98,20 @@ func printStatus(w io.Writer, r statusReport) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", role, k.Token, k.Since.Format(time.RFC3339), host, pid, k.Node)
 	}
 	return tw.Flush()
+}
+
+// printFenceState prints the last holder recorded beside the lock.
+func printFenceState(w io.Writer, r statusReport) error {
+	f := r.Fence
+	if f == nil {
+		_, err := fmt.Fprintf(w, "fence state %s: none yet\n", lock.FenceStatePath(r.Lock))
+		return err
+	}
+	how := "did NOT release cleanly (the next holder waits out the lock-delay)"
+	if f.Released {
+		how = "released cleanly"
+	}
+	_, err := fmt.Fprintf(w, "fence state %s: token %d, %s, updated %s, holder %s\n",
+		lock.FenceStatePath(r.Lock), f.Token, how, f.Updated.Format(time.RFC3339), f.Holder)
+	return err
 }
