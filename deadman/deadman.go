@@ -17,13 +17,17 @@
 // # Invariants
 //
 //   - D1 While armed, the timer's expiry is never later than deadline() as it
-//     was at the latest Arm or Renewed call. It is set relative to now on
-//     CLOCK_BOOTTIME, which advances at least as fast as the monotonic clock
-//     the lease measures on (it also counts a system suspend), so it fires no
-//     later than the lease deadline, give or take the microseconds between
-//     reading the clock and setting the timer.
-//   - D2 A deadline already past fires at once: it is never taken for zero,
-//     which would disarm the timer.
+//     was at the latest Arm or Renewed call. The timer is set at an absolute
+//     CLOCK_BOOTTIME time (TIMER_ABSTIME), boot0 + (deadline - now1), with
+//     CLOCK_BOOTTIME read before time.Now: a delay between the two reads
+//     makes the expiry earlier, and a delay between the conversion and
+//     timer_settime (a preemption, a freeze) changes nothing. CLOCK_BOOTTIME
+//     advances at least as fast as the monotonic clock the lease measures on
+//     (it also counts a system suspend), so the timer fires no later than the
+//     lease deadline.
+//   - D2 A deadline already past fires at once: it is set to an absolute
+//     time already past (at least 1 ns), never to zero, which would disarm
+//     the timer.
 //   - D3 Only Disarm stops the timer; the caller disarms only once the child
 //     tree is confirmed dead. A renewal never moves the deadline earlier
 //     than the lease says, and never later.
@@ -45,6 +49,7 @@ package deadman
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"syscall"
@@ -123,7 +128,7 @@ func (s *Switch) Disarm() error {
 		return nil
 	}
 	s.deadline = nil
-	return s.settime(unix.ItimerSpec{})
+	return s.settime(unix.ItimerSpec{}, 0)
 }
 
 // Close disarms and deletes the timer.
@@ -141,16 +146,49 @@ func (s *Switch) Close() error {
 	return nil
 }
 
+// beforeSettime runs between computing the timer's value and setting it:
+// tests put a delay there to stand for a preemption.
+var beforeSettime = func() {}
+
 func (s *Switch) setLocked(at time.Time) error {
-	d := time.Until(at)
-	if d <= 0 {
-		d = 1 // D2: zero would disarm
+	abs, err := boottimeAt(at)
+	if err != nil {
+		return err
 	}
-	return s.settime(unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))})
+	beforeSettime()
+	return s.settime(unix.ItimerSpec{Value: abs}, unix.TIMER_ABSTIME)
 }
 
-func (s *Switch) settime(spec unix.ItimerSpec) error {
-	_, _, errno := unix.Syscall6(unix.SYS_TIMER_SETTIME, uintptr(s.id), 0,
+// boottimeAt converts deadline, a time of Go's clock (monotonic when it has
+// a monotonic reading), to an absolute CLOCK_BOOTTIME time for timer_settime
+// with TIMER_ABSTIME. It reads CLOCK_BOOTTIME first and time.Now second and
+// returns boot0 + (deadline - now1): time that passes between the two reads
+// (a preemption, a freeze) makes the result earlier, never later, and once
+// converted nothing can delay it any more, since the value is absolute (D1).
+func boottimeAt(deadline time.Time) (unix.Timespec, error) {
+	var boot0 unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot0); err != nil {
+		return unix.Timespec{}, fmt.Errorf("clock_gettime(CLOCK_BOOTTIME): %w", err)
+	}
+	return addClamped(boot0.Nano(), deadline.Sub(time.Now())), nil
+}
+
+// addClamped returns boot + d as a timespec, without overflow, and never
+// below 1 ns: an absolute time already past makes the timer fire at once,
+// while zero would disarm it (D2).
+func addClamped(boot int64, d time.Duration) unix.Timespec {
+	abs := int64(1)
+	switch {
+	case d > 0 && boot > math.MaxInt64-int64(d):
+		abs = math.MaxInt64
+	case boot+int64(d) > 1:
+		abs = boot + int64(d)
+	}
+	return unix.NsecToTimespec(abs)
+}
+
+func (s *Switch) settime(spec unix.ItimerSpec, flags int) error {
+	_, _, errno := unix.Syscall6(unix.SYS_TIMER_SETTIME, uintptr(s.id), uintptr(flags),
 		uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 	if errno != 0 {
 		return fmt.Errorf("timer_settime: %w", errno)

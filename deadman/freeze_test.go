@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -55,8 +54,12 @@ func helperEnviron(part, slot string) []string {
 }
 
 // wrapper waits for "go" on stdin (the test moves it into a cgroup first),
-// arms a switch at the deadline given in ms, starts the namespace init with
-// PR_SET_PDEATHSIG, says "started", and never renews.
+// arms a switch a minute away, starts the namespace init with
+// PR_SET_PDEATHSIG, waits until both spinners run, moves the deadline to ms
+// from then, says "started <init pid> <deadline on CLOCK_MONOTONIC, ns>", and
+// never renews again. The deadline counts from the spinners' start, not the
+// wrapper's: on a loaded machine starting three processes can take longer
+// than the deadline.
 func wrapper() {
 	ms, _ := strconv.Atoi(os.Args[1])
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
@@ -67,8 +70,10 @@ func wrapper() {
 		fmt.Println("error", err)
 		os.Exit(5)
 	}
-	deadline := time.Now().Add(time.Duration(ms) * time.Millisecond)
-	if err := sw.Arm(func() time.Time { return deadline }); err != nil {
+	base := time.Now()
+	var after atomic.Int64 // the deadline, as time since base
+	after.Store(int64(time.Minute))
+	if err := sw.Arm(func() time.Time { return base.Add(time.Duration(after.Load())) }); err != nil {
 		fmt.Println("error", err)
 		os.Exit(5)
 	}
@@ -77,8 +82,31 @@ func wrapper() {
 		fmt.Println("error", err)
 		os.Exit(6)
 	}
-	fmt.Println("started", child.Pid())
+	for s := readSlots(os.Getenv(slotsEnv)); s[0] == 0 || s[1] == 0; s = readSlots(os.Getenv(slotsEnv)) {
+		if time.Since(base) > 30*time.Second {
+			fmt.Println("error: the spinners did not start within 30 s")
+			os.Exit(10)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	d := time.Duration(ms) * time.Millisecond
+	mono := monotonic() + int64(d) // read first: the true deadline is no earlier
+	after.Store(int64(time.Since(base) + d))
+	if err := sw.Renewed(); err != nil {
+		fmt.Println("error", err)
+		os.Exit(5)
+	}
+	fmt.Println("started", child.Pid(), mono)
 	select {}
+}
+
+// readSlots returns the spinners' last writes (0: not yet).
+func readSlots(name string) [2]int64 {
+	data, err := os.ReadFile(name)
+	if err != nil || len(data) < 16 {
+		return [2]int64{}
+	}
+	return [2]int64{int64(binary.LittleEndian.Uint64(data)), int64(binary.LittleEndian.Uint64(data[8:]))}
 }
 
 // spin writes the monotonic clock into its slot forever; slot 0 first forks
@@ -182,6 +210,8 @@ func TestSwitchFiresAtItsDeadline(t *testing.T) {
 		{"once the renewals stop", []string{"300", "1200"}, 1500 * time.Millisecond},
 		// A deadline already past must not disarm the timer (D2).
 		{"at once for a past deadline", []string{"-1", "0"}, 0},
+		// Past by 31 years: far before boot, still never zero.
+		{"at once for a deadline long past", []string{"-1000000000000", "0"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took, ee := runSelfKill(t, tc.args...)
@@ -226,16 +256,16 @@ type freezeRun struct {
 	afterThaw          time.Duration // how long a spinner ran after the thaw (0: not at all)
 }
 
-// freezeGuardedTree starts a wrapper with its deadline 600ms away, freezes
-// its cgroup once both spinners run, keeps it frozen until 1.5 s past the
-// deadline, thaws it, and reports what ran when.
+// freezeGuardedTree starts a wrapper whose deadline is 800ms after both
+// spinners run, freezes its cgroup at once, keeps it frozen until 1.5 s past
+// the deadline, thaws it, and reports what ran when.
 func freezeGuardedTree(t testing.TB, v2 bool) freezeRun {
 	f := freezer.ForTest(t, "zkfence-deadman-test", v2)
 	slots := filepath.Join(t.TempDir(), "slots")
 	if err := os.WriteFile(slots, make([]byte, 16), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "600")
+	cmd := exec.Command(os.Args[0], "800")
 	cmd.Env = append(os.Environ(), helperEnv+"=wrapper", slotsEnv+"="+slots)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -249,25 +279,21 @@ func freezeGuardedTree(t testing.TB, v2 bool) freezeRun {
 	}
 	fmt.Fprintln(stdin, "go")
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "started") {
+	var pid int
+	var deadline int64 // CLOCK_MONOTONIC, ns
+	if _, serr := fmt.Sscanf(line, "started %d %d", &pid, &deadline); err != nil || serr != nil {
 		t.Fatalf("wrapper: %q %v", line, err)
-	}
-	readSlots := func() [2]int64 {
-		data, err := os.ReadFile(slots)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return [2]int64{int64(binary.LittleEndian.Uint64(data)), int64(binary.LittleEndian.Uint64(data[8:]))}
-	}
-	for s := readSlots(); s[0] == 0 || s[1] == 0; s = readSlots() {
-		time.Sleep(5 * time.Millisecond)
 	}
 	var r freezeRun
 	if err := f.Freeze(); err != nil {
 		t.Fatal(err)
 	}
 	r.frozenAt = monotonic()
-	time.Sleep(2100 * time.Millisecond) // the deadline was at most 600ms after the freeze
+	if r.frozenAt >= deadline {
+		// The tree died before the freeze: nothing would be tested.
+		t.Fatalf("the freeze completed %s after the deadline (machine too loaded?)", time.Duration(r.frozenAt-deadline))
+	}
+	time.Sleep(time.Duration(deadline-r.frozenAt) + 1500*time.Millisecond)
 	r.goneWhileFrozen = len(f.Procs()) == 0
 	r.thawedAt = monotonic()
 	if err := f.Thaw(); err != nil {
@@ -282,7 +308,7 @@ func freezeGuardedTree(t testing.TB, v2 bool) freezeRun {
 	err = cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	r.wrapperKilled = ok && killedBySIGKILL(ee)
-	r.lastRun = readSlots()
+	r.lastRun = readSlots(slots)
 	for _, last := range r.lastRun {
 		if d := time.Duration(last - r.thawedAt); d > r.afterThaw {
 			r.afterThaw = d

@@ -41,6 +41,9 @@ type Held struct {
 // watches only its predecessor, so one release wakes one waiter. Whatever goes
 // wrong after the create, including ctx ending, our node is deleted before
 // Acquire returns.
+//
+// A session queues at most once on a lock path: a node of its own session
+// ahead of ours is an orphan of a lost create and is deleted, never waited on.
 func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, err error) {
 	if opt.retries == 0 {
 		opt.retries = 200 * time.Millisecond
@@ -81,7 +84,7 @@ func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, e
 		if watch == nil {
 			return Held{Node: node, Token: token, Confirmed: sent}, nil
 		}
-		if opt.OnWait != nil {
+		if opt.OnWait != nil && waiting.Predecessor != "" {
 			opt.OnWait(waiting)
 		}
 		select {
@@ -122,14 +125,39 @@ func (s *Session) tryHold(dir, name string) (int64, Waiting, <-chan zk.Event, er
 	// GetW, as Curator does: on a missing node it fails without leaving a
 	// watch behind, so a waiter never collects stale watches.
 	pred := sorted[i-1].Name
-	_, _, watch, err := s.conn.GetW(dir + "/" + pred)
+	_, stat, watch, err := s.conn.GetW(dir + "/" + pred)
 	if errors.Is(err, zk.ErrNoNode) {
 		return 0, Waiting{}, closedEvents, nil // gone meanwhile: look again
 	}
 	if err != nil {
 		return 0, Waiting{}, nil, err
 	}
+	if stat.EphemeralOwner == s.ID() {
+		if err := s.deleteOrphan(dir+"/"+pred, stat.Version); err != nil {
+			return 0, Waiting{}, nil, err
+		}
+		return 0, Waiting{}, closedEvents, nil // look again
+	}
 	return 0, Waiting{Ahead: i, Predecessor: pred}, watch, nil
+}
+
+// deleteOrphan deletes a contender node of our own session that is ahead of
+// ours. A session queues once per lock, so such a node is an orphan: a create
+// whose answer was lost and that was retried on a server that had not seen it
+// yet. Waiting on it would wait forever, and every contender behind us with
+// us. The version makes sure it is the node we looked at; a node already
+// gone or changed is simply looked at again.
+func (s *Session) deleteOrphan(node string, version int32) error {
+	err := s.conn.Delete(node, version)
+	if errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrBadVersion) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete orphan lock node %s of our own session: %w", node, err)
+	}
+	s.log.Warn("deleted an orphan lock node of our own session that was ahead of ours (a create whose answer was lost)",
+		"node", node)
+	return nil
 }
 
 // closedEvents is a watch that has already fired.

@@ -1,13 +1,19 @@
 package lock
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/google/uuid"
 )
 
 func TestAcquireQueuesAndHandsOver(t *testing.T) {
@@ -153,6 +159,10 @@ type faultConn struct {
 	zkConn
 	loseCreateAnswer atomic.Bool  // the create happens, its answer is lost
 	failChildren     atomic.Int32 // this many Children calls fail with errFault
+	// lagAfterLostCreate: the first Children after a lost create answers as
+	// a lagging server that has not seen that create yet.
+	lagAfterLostCreate atomic.Bool
+	lostCreate         atomic.Pointer[string] // the node whose answer was lost
 }
 
 var errFault = errors.New("injected fault")
@@ -160,6 +170,7 @@ var errFault = errors.New("injected fault")
 func (f *faultConn) Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error) {
 	p, err := f.zkConn.Create(path, data, flags, acl)
 	if err == nil && flags&zk.FlagSequence != 0 && f.loseCreateAnswer.CompareAndSwap(true, false) {
+		f.lostCreate.Store(&p)
 		return "", zk.ErrConnectionClosed
 	}
 	return p, err
@@ -169,7 +180,11 @@ func (f *faultConn) Children(path string) ([]string, *zk.Stat, error) {
 	if f.failChildren.Add(-1) >= 0 {
 		return nil, nil, errFault
 	}
-	return f.zkConn.Children(path)
+	children, stat, err := f.zkConn.Children(path)
+	if lost := f.lostCreate.Load(); lost != nil && err == nil && f.lagAfterLostCreate.CompareAndSwap(true, false) {
+		children = slices.DeleteFunc(children, func(c string) bool { return path+"/"+c == *lost })
+	}
+	return children, stat, err
 }
 
 func TestCreateWithLostAnswerFindsItsNode(t *testing.T) {
@@ -201,4 +216,109 @@ func TestErrorAfterCreateDeletesTheNode(t *testing.T) {
 		t.Fatalf("Acquire = %v, want the injected fault", err)
 	}
 	// lockPath's cleanup checks that no node is left.
+}
+
+// syncBuffer is a log sink safe for the session's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.buf.String(), s)
+}
+
+// dialLogged is dial with the session's log kept in the returned buffer.
+func dialLogged(t *testing.T) (*Session, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := Dial(ctx, SessionConfig{Servers: []string{server.Addr()}, SessionTimeout: 10 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, logs
+}
+
+// requireOnlyNode checks that node is the only child of the lock path.
+func requireOnlyNode(t *testing.T, s *Session, p, node string) {
+	t.Helper()
+	children, _, err := s.conn.Children(s.abs(p))
+	if err != nil || len(children) != 1 || s.abs(p)+"/"+children[0] != node {
+		t.Fatalf("children %v (%v); want only our node %s", children, err, node)
+	}
+}
+
+const orphanLog = "orphan lock node of our own session"
+
+// TestOrphanOfOurOwnSessionIsNotWaitedOn: a contender node of our own
+// session ahead of ours (left by a create whose answer was lost) is deleted,
+// not waited on. Waiting on it would wait forever, since only our session
+// could remove it, and every contender behind us would wait on us.
+func TestOrphanOfOurOwnSessionIsNotWaitedOn(t *testing.T) {
+	needZK(t)
+	p := lockPath(t)
+	s, logs := dialLogged(t)
+	opt := AcquireOptions{Path: p, retries: 100 * time.Millisecond}
+	if err := s.ensurePath(context.Background(), s.abs(p), AcquireOptions{ACL: zk.WorldACL(zk.PermAll)}); err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := s.conn.Create(s.abs(p)+"/"+protectedPrefix+uuid.NewString()+curatorLockName, nil,
+		zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h, err := s.Acquire(ctx, opt)
+	if err != nil {
+		s.deleteNode(orphan)
+		t.Fatalf("Acquire with our own orphan %s ahead: %v", orphan, err)
+	}
+	requireOnlyNode(t, s, p, h.Node)
+	if n := logs.count(orphanLog); n != 1 {
+		t.Errorf("the orphan's deletion was logged %d times, want once", n)
+	}
+	s.deleteNode(h.Node)
+}
+
+// TestLostCreateRetriedOnALaggingServer is the way such an orphan is made:
+// the create succeeds but its answer is lost, and the server we reconnect to
+// has not seen it yet, so the lookup by uuid misses it and a second create
+// follows. The first node, ahead of the second, is ours and must not be
+// waited on.
+func TestLostCreateRetriedOnALaggingServer(t *testing.T) {
+	needZK(t)
+	p := lockPath(t)
+	s, logs := dialLogged(t)
+	f := &faultConn{zkConn: s.conn}
+	f.loseCreateAnswer.Store(true)
+	f.lagAfterLostCreate.Store(true)
+	s.conn = f
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h, err := s.Acquire(ctx, AcquireOptions{Path: p, retries: 100 * time.Millisecond})
+	if lost := f.lostCreate.Load(); lost == nil || *lost == h.Node {
+		t.Fatalf("the fault was not injected as planned (lost create %v, held %s)", lost, h.Node)
+	}
+	if err != nil {
+		s.deleteNode(*f.lostCreate.Load())
+		t.Fatalf("Acquire behind its own orphan: %v", err)
+	}
+	requireOnlyNode(t, s, p, h.Node)
+	if n := logs.count(orphanLog); n != 1 {
+		t.Errorf("the orphan's deletion was logged %d times, want once", n)
+	}
+	s.deleteNode(h.Node)
 }
