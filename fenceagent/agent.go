@@ -85,9 +85,9 @@ func (a *Agent) Validate() error {
 	return nil
 }
 
-func (a *Agent) plugParam() string { return cmp(a.PlugParam, DefaultPlugParam) }
-func (a *Agent) timeout() time.Duration { return cmp(a.Timeout, DefaultTimeout) }
-func (a *Agent) attempts() int { return cmp(a.ConfirmAttempts, DefaultConfirmAttempts) }
+func (a *Agent) plugParam() string       { return cmp(a.PlugParam, DefaultPlugParam) }
+func (a *Agent) timeout() time.Duration  { return cmp(a.Timeout, DefaultTimeout) }
+func (a *Agent) attempts() int           { return cmp(a.ConfirmAttempts, DefaultConfirmAttempts) }
 func (a *Agent) interval() time.Duration { return cmp(a.ConfirmInterval, DefaultConfirmInterval) }
 
 func (a *Agent) log() *slog.Logger {
