@@ -20,6 +20,7 @@ packages=(
   postgresql-contrib   # make bench: pgbench on PostgreSQL through zkfence
   debootstrap          # internal/images: base images for the container tests, without a registry
   docker-compose       # examples/compose: docker-compose config and up in the tests
+  fence-agents         # ClusterLabs fence agents (fence_docker, fence_virsh, fence_scsi...): fenceagent tests
 )
 
 missing=()
