@@ -203,3 +203,7 @@ func checkPlug(plug string) error {
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }
+
+// ValidateFenceID refuses (ErrInvalid) a fence id that Off or On would
+// refuse as a plug: check a node's own id before recording it.
+func ValidateFenceID(id string) error { return checkPlug(id) }
