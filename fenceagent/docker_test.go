@@ -73,13 +73,16 @@ func TestFenceDocker(t *testing.T) {
 		t.Fatalf("Off of an unreachable plug = %v", err)
 	}
 	t.Logf("Off of an unreachable plug: %v", err)
+	// The holder that issue 17 is about: frozen (docker pause), its lease
+	// gone, able to run again at the thaw.
+	dockerOut(ctx, t, "pause", id)
 	start = time.Now()
 	if err := a.Off(ctx, id); err != nil {
 		t.Fatalf("Off: %v\nproxy saw %q\nlog:\n%s", err, proxy.Requests(), logs.String())
 	}
 	took := time.Since(start)
-	if running := dockerOut(ctx, t, "inspect", "-f", "{{.State.Running}}", id); running != "false" {
-		t.Fatalf("after Off, the container's State.Running is %s", running)
+	if state := dockerOut(ctx, t, "inspect", "-f", "{{.State.Running}} {{.State.Paused}}", id); state != "false false" {
+		t.Fatalf("after Off, the container's State.Running and Paused are %s", state)
 	}
 	if !proxy.Saw("POST", "/containers/"+id+"/kill") {
 		t.Fatalf("fence_docker never POSTed kill: %q", proxy.Requests())
@@ -87,7 +90,7 @@ func TestFenceDocker(t *testing.T) {
 	if p, err := a.Status(ctx, id); p != PowerOff || err != nil {
 		t.Fatalf("Status of the fenced container = %v, %v", p, err)
 	}
-	t.Logf("Off (kill, then confirmed by status): %s; requests: %q", took.Round(time.Millisecond), proxy.Requests())
+	t.Logf("Off of the paused container (kill, then confirmed by status): %s; requests: %q", took.Round(time.Millisecond), proxy.Requests())
 }
 
 // buildFenceeImage imports an image holding only a static fencee binary.
