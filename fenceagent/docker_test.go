@@ -91,6 +91,11 @@ func TestFenceDocker(t *testing.T) {
 		t.Fatalf("Status of the fenced container = %v, %v", p, err)
 	}
 	t.Logf("Off of the paused container (kill, then confirmed by status): %s; requests: %q", took.Round(time.Millisecond), proxy.Requests())
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "fence agent ran") && strings.Contains(line, "plug="+id) {
+			t.Log(line[strings.Index(line, "action="):strings.Index(line, "output=")])
+		}
+	}
 }
 
 // buildFenceeImage imports an image holding only a static fencee binary.

@@ -74,6 +74,8 @@ func (a *Agent) run(ctx context.Context, action, plug string, keepStdout bool) (
 		return r, fmt.Errorf("%w: %s action=%s: %v", ErrAgentFailed, a.Path, action, waitErr)
 	}
 	r.code = cmd.ProcessState.ExitCode()
+	a.log().Debug("fence agent ran", "action", action, "plug", plug, "exit", r.code,
+		"took", r.took.Round(time.Millisecond), "output", lastLines(r.output, 3))
 	if r.code < 0 {
 		return r, fmt.Errorf("%w: %s action=%s: %v", ErrAgentFailed, a.Path, action, cmd.ProcessState)
 	}
