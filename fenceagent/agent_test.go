@@ -203,3 +203,23 @@ func TestRedactCutSecret(t *testing.T) {
 		t.Fatalf("tail %q", got)
 	}
 }
+
+// The agent does not get zkfence's own settings: ZKFENCE_ZK_AUTH holds
+// ZooKeeper credentials, ZKFENCE_FENCE_OPTION the options themselves.
+func TestAgentEnvironment(t *testing.T) {
+	f, a := newFake(t)
+	t.Setenv("ZKFENCE_ZK_AUTH", "zkuser:zk-secret-pw")
+	t.Setenv("ZKFENCE_FENCE_OPTION", "password=@/x")
+	t.Setenv("AWS_PROFILE", "fencing")
+	f.hook("monitor", `env > "$dir/env"`)
+	if err := a.Monitor(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "ZKFENCE_") || !strings.Contains(string(b), "AWS_PROFILE=fencing") {
+		t.Fatalf("the agent's environment:\n%s", b)
+	}
+}

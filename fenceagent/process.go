@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -55,6 +56,7 @@ func (a *Agent) run(ctx context.Context, action, plug string, keepStdout bool) (
 		cmd.Stdout = &teeWriter{full, tail}
 	}
 	cmd.Dir = "/"
+	cmd.Env = agentEnv(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = pipeWaitDelay
 	start := time.Now()
@@ -110,13 +112,31 @@ func waitGroupDead(ctx context.Context, pid int) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL) // ESRCH: nothing was left
 }
 
+// agentEnv is zkfence's environment without its own ZKFENCE_* settings,
+// which hold ZooKeeper credentials (ZKFENCE_ZK_AUTH) and the fence options
+// themselves: the agent gets its options on stdin. The rest stays, because
+// agents read their SDKs' variables (AWS_PROFILE for fence_aws's boto3,
+// HOME for ssh's keys).
+func agentEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "ZKFENCE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // stopped is the error of an agent run that ctx ended.
 func stopped(ctx context.Context, action string) error {
-	cause := context.Cause(ctx)
-	if errors.Is(cause, ErrTimeout) || errors.Is(cause, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: action=%s killed at the deadline (%w)", ErrTimeout, action, cause)
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrTimeout):
+		return fmt.Errorf("%w: action=%s killed at the fence timeout", ErrTimeout, action)
+	case errors.Is(cause, context.DeadlineExceeded):
+		return fmt.Errorf("%w: action=%s killed at the caller's deadline: %w", ErrTimeout, action, cause)
+	default:
+		return fmt.Errorf("action=%s killed: %w", action, cause)
 	}
-	return fmt.Errorf("action=%s killed: %w", action, cause)
 }
 
 // redact replaces every secret in s, longest first.
