@@ -193,8 +193,8 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 	}
 }
 
-// The output tail cut through a secret must not leave half of it.
-func TestRedactCutSecret(t *testing.T) {
+// A tail cut through a secret drops the cut line: no half secret escapes redaction.
+func TestTailDropsCutLine(t *testing.T) {
 	secret := "ABCDEFGHIJKLMNOP"
 	tb := &tailBuffer{max: 20}
 	tb.Write([]byte("xx " + secret + " yy\nlast line\n"))
