@@ -46,16 +46,20 @@ func fenceAgentFlags() []cli.Flag {
 }
 
 // fenceAgentFromFlags reads fenceAgentFlags. It returns this node's fence
-// id in every case (every holder records it, so that a next holder with an
-// agent can fence it), and the agent, validated, when --fence-agent is
+// id even without an agent (every holder records it, so that a next holder
+// with an agent can fence it; it is "" only when there is no agent, no
+// --fence-id and no usable host name), and the agent, validated, when --fence-agent is
 // given (nil otherwise). The caller sets Agent.Log and Agent.Metrics. Bad
 // input is refused (exit 78) without running the agent; `zkfence check`
 // then runs Agent.Check.
 func fenceAgentFromFlags(c *cli.Context) (agent *fenceagent.Agent, fenceID string, required bool, err error) {
-	if fenceID, err = fenceIDFromFlags(c); err != nil {
-		return nil, "", false, err
-	}
 	name := c.String("fence-agent")
+	if fenceID, err = fenceIDFromFlags(c); err != nil {
+		if name != "" || c.IsSet("fence-id") {
+			return nil, "", false, err
+		}
+		fenceID = "" // no agent here and no usable host name: record no id rather than refuse to run
+	}
 	if name == "" {
 		for _, f := range []string{"fence-option", "fence-required", "fence-timeout", "fence-plug-param"} {
 			if c.IsSet(f) {
@@ -85,12 +89,15 @@ func fenceAgentFromFlags(c *cli.Context) (agent *fenceagent.Agent, fenceID strin
 	return a, fenceID, c.Bool("fence-required"), nil
 }
 
+// selfFenceID is the default fence id (a variable for the tests).
+var selfFenceID = fenceagent.SelfID
+
 // fenceIDFromFlags is --fence-id, or the container ID, or the host name.
 func fenceIDFromFlags(c *cli.Context) (string, error) {
 	id := c.String("fence-id")
 	if id == "" {
 		var err error
-		if id, _, err = fenceagent.SelfID(); err != nil {
+		if id, _, err = selfFenceID(); err != nil {
 			return "", refused("no --fence-id and no usable host name: %v", withoutSentinel(err))
 		}
 	}

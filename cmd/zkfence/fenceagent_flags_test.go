@@ -168,3 +168,22 @@ func TestFenceOptionListHidesValues(t *testing.T) {
 		t.Fatalf("String = %q", s)
 	}
 }
+
+// Without a usable host name: a run without an agent records no fence id
+// rather than refuse to start; with an agent it is refused.
+func TestFenceIDWithoutHostName(t *testing.T) {
+	saved := selfFenceID
+	t.Cleanup(func() { selfFenceID = saved })
+	selfFenceID = func() (string, string, error) { return "", "", fenceagent.ValidateFenceID("") }
+	if a, id, _, err := parseFenceAgentFlags(t); err != nil || a != nil || id != "" {
+		t.Fatalf("no agent: %v %q %v", a, id, err)
+	}
+	agent, _ := fakeAgentFile(t)
+	if _, _, _, err := parseFenceAgentFlags(t, "--fence-agent", agent); exitCodeOf(err) != exitcode.RefusedConfig ||
+		!strings.Contains(err.Error(), "no --fence-id and no usable host name") {
+		t.Fatalf("with an agent: %v", err)
+	}
+	if _, id, _, err := parseFenceAgentFlags(t, "--fence-agent", agent, "--fence-id", "n1"); err != nil || id != "n1" {
+		t.Fatalf("with --fence-id: %q %v", id, err)
+	}
+}
