@@ -187,3 +187,19 @@ func TestFenceIDWithoutHostName(t *testing.T) {
 		t.Fatalf("with --fence-id: %q %v", id, err)
 	}
 }
+
+// Every flag shows its variable in the help, and the option list shows no
+// default.
+func TestFenceAgentFlagsHelp(t *testing.T) {
+	var out strings.Builder
+	app := &cli.App{Writer: &out, ErrWriter: io.Discard, ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{{Name: "run", Flags: fenceAgentFlags(), Action: func(*cli.Context) error { return nil }}}}
+	if err := app.Run([]string{"zkfence", "run", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"AGENT", "OPTION", "ID", "TIMEOUT", "REQUIRED", "PLUG_PARAM"} {
+		if !strings.Contains(out.String(), "$ZKFENCE_FENCE_"+v) {
+			t.Errorf("help lacks $ZKFENCE_FENCE_%s:\n%s", v, out.String())
+		}
+	}
+}
