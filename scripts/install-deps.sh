@@ -21,6 +21,7 @@ packages=(
   debootstrap          # internal/images: base images for the container tests, without a registry
   docker-compose       # examples/compose: docker-compose config and up in the tests
   python3-kazoo        # lock/kazoo_test.go: Kazoo's Lock on the same path as zkfence (Debian 12: Kazoo 2.8.0)
+  fence-agents         # ClusterLabs fence agents (fence_docker, fence_virsh, fence_scsi...): fenceagent tests
 )
 
 missing=()
