@@ -38,6 +38,9 @@ const (
 	// not confirmed dead, a device it mounted not unmounted), so it kept its lock node and session
 	// to expire instead of releasing them. Takes precedence over the cause of the stop.
 	NotReleased = 95
+	// FencingFailed: --fence-required, and the previous holder could not be fenced (or this node
+	// not unfenced); nothing was touched or started.
+	FencingFailed = 96
 	// Internal: an unexpected error in zkfence itself (for example ZooKeeper refused a request).
 	Internal = 99
 )

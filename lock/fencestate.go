@@ -50,6 +50,10 @@ type FenceState struct {
 	FenceID  string    `json:"fence_id,omitempty"`
 	Released bool      `json:"released"` // child confirmed dead and storage let go
 	Updated  time.Time `json:"updated"`
+	// Takeover says how this holder took over from the previous one:
+	// "first", "released", "fenced <id>", "waited lock-delay",
+	// "FENCING FAILED, waited lock-delay".
+	Takeover string `json:"takeover,omitempty"`
 }
 
 // VersionedFenceState is a fence state with the node version it was read at;

@@ -14,6 +14,8 @@ type Holder struct {
 	PID     int       `json:"pid"`
 	Start   time.Time `json:"start"`
 	Version string    `json:"version"`
+	// FenceID is the node's name for a fence agent (--fence-id).
+	FenceID string `json:"fence_id,omitempty"`
 }
 
 // Self describes this process.

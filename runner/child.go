@@ -22,7 +22,7 @@ func (r *run) startChild() (Child, error) {
 	env := append(childEnv(os.Environ()),
 		fmt.Sprintf("ZKFENCE_TOKEN=%d", r.lease.Token()),
 		"ZKFENCE_LOCK_NODE="+r.lease.Node(),
-		"ZKFENCE_HOLDER="+lock.Self(r.cfg.Version).String(),
+		"ZKFENCE_HOLDER="+r.self.String(),
 	)
 	spec, ready, err := r.guardSpec(supervise.Spec{
 		Argv: r.cfg.Command, Env: env, User: r.cfg.User, Group: r.cfg.Group, SignalMap: r.cfg.SignalMap,

@@ -36,6 +36,17 @@ type Config struct {
 	Restorer Restorer     // nil: no restore
 	Backups  Backups      // nil: no scheduled backups
 
+	// FenceID is this node's name for a fence agent, recorded in the fence
+	// state and the lock node so that the next holder can fence it.
+	FenceID string
+	// Fencer, if set, fences a previous holder that did not release
+	// cleanly before anything touches storage; FenceRequired refuses the
+	// start when that fails (otherwise the lock-delay is waited out).
+	Fencer        Fencer
+	FenceRequired bool
+	// Attach, if set, attaches the device under the lock (see Attach).
+	Attach *Attach
+
 	// FreezeGuard, if set, has the kernel kill the child's tree at the
 	// lease deadline even when this process cannot run (needs the real
 	// clock: its deadlines are read by the kernel).

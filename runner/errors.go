@@ -19,6 +19,9 @@ var (
 	// unmounted), so it kept its lock node and session to expire instead
 	// of releasing them.
 	ErrNotReleased = errors.New("lock not released: a writer of this run may survive")
+	// ErrFencingFailed: --fence-required, and the previous holder could not
+	// be fenced; nothing was touched.
+	ErrFencingFailed = errors.New("fencing the previous holder failed")
 )
 
 // ChildExit reports a child that ended by itself with a non-zero code (128+N

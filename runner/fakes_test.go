@@ -227,3 +227,25 @@ func (s *syncBuffer) String() string {
 var errTreeSurvives = errors.New("pid 4243 survives SIGKILL (uninterruptible sleep)")
 
 var errMountGone = errors.New("mount lost: ENOTCONN")
+
+// fakeFencer records fence actions; offErr makes Off fail, block makes it
+// wait until its ctx ends.
+type fakeFencer struct {
+	ev     *events
+	offErr error
+	block  bool
+}
+
+func (f *fakeFencer) Off(ctx context.Context, id string) error {
+	f.ev.add("fence off " + id)
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return f.offErr
+}
+
+func (f *fakeFencer) Unfence(_ context.Context, id string) error {
+	f.ev.add("unfence " + id)
+	return nil
+}

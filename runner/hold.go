@@ -22,7 +22,7 @@ func (r *run) acquire(ctx context.Context) error {
 	if err := r.armGuard(); err != nil {
 		return fmt.Errorf("freeze guard: %w", err)
 	}
-	holder := lock.Self(r.cfg.Version).String()
+	holder := r.self.String()
 	r.cfg.Health.Acquired(r.lease.Token(), holder, r.lease.StopBy)
 	r.log.Info("lock acquired", "lock", r.cfg.LockPath, "token", r.lease.Token(), "node", r.lease.Node(),
 		"stop_in", r.lease.StopBy().Sub(r.clock.Now()).Round(time.Millisecond),

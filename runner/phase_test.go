@@ -309,6 +309,7 @@ func phases() []phase {
 			errIs:   []error{ErrLockLost},
 		},
 	}
+	ps = append(ps, fencingPhases()...)
 	for _, d := range deleted {
 		ps = append(ps, phase{
 			name:    d.name + ": ZooKeeper already let go, SIGKILL at once",
@@ -438,4 +439,96 @@ func zombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+// unclean is a previous holder that did not release, with a fence id.
+var unclean = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, FenceID: "node-a"}, Version: 3}
+
+func fencingPhases() []phase {
+	withFencer := func(h *harness, f *fakeFencer) {
+		f.ev = h.ev
+		h.cfg.Fencer, h.cfg.FenceID = f, "node-b"
+		h.hold.state = unclean
+		h.withStorage()
+		h.cfg.Fence = &FenceConfig{LockDelay: time.Hour} // a wait would time the test out
+	}
+	return []phase{
+		{
+			name:  "unclean previous holder fenced and confirmed off: no lock-delay, then unfence, then storage",
+			setup: func(h *harness) { withFencer(h, &fakeFencer{}) },
+			drive: func(h *harness) {
+				h.waitStarted()
+				if got := h.hold.state.Takeover; got != "fenced node-a" {
+					h.t.Errorf("fence state takeover %q, want %q", got, "fenced node-a")
+				}
+				if got := h.hold.state.FenceID; got != "node-b" {
+					h.t.Errorf("fence state records fence id %q, want ours", got)
+				}
+				h.child.exit(0)
+			},
+			want: []string{"lock acquired", "fence off node-a", "fence state claimed", "unfence node-b", "storage prepare", "child started"},
+			logs: []string{"previous holder fenced"},
+		},
+		{
+			name: "fencing fails, not required: FENCING FAILED, the lock-delay is waited out",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{offErr: errors.New("agent exited 1")})
+				h.cfg.Fence.LockDelay = 5 * time.Second
+				h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
+			},
+			drive: func(h *harness) {
+				h.waitEvent("fence off")
+				h.waitTimers(2)
+				h.clk.Advance(5 * time.Second)
+				h.waitStarted()
+				h.child.exit(0)
+			},
+			want: []string{"fence off node-a", "fence state claimed", "storage prepare", "child started"},
+			logs: []string{"FENCING FAILED"},
+		},
+		{
+			name:    "fencing fails, required: nothing is touched",
+			setup:   func(h *harness) { withFencer(h, &fakeFencer{offErr: errors.New("agent exited 1")}); h.cfg.FenceRequired = true },
+			want:    []string{"fence off node-a", "lock released"},
+			notWant: []string{"storage prepare", "child started", "fence state claimed"},
+			errIs:   []error{ErrFencingFailed},
+		},
+		{
+			name: "previous holder without a fence id, fencing required: refused",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.hold.state.FenceID = ""
+				h.cfg.FenceRequired = true
+			},
+			notWant: []string{"fence off", "storage prepare", "child started"},
+			errIs:   []error{ErrFencingFailed},
+		},
+		{
+			name:    "lease lost while fencing: nothing starts",
+			setup:   func(h *harness) { withFencer(h, &fakeFencer{block: true}) },
+			drive:   func(h *harness) { h.waitEvent("fence off"); h.lease.lose(lock.ErrSessionExpired) },
+			notWant: []string{"storage prepare", "child started"},
+			errIs:   []error{ErrLockLost},
+		},
+		{
+			name: "attach runs after the takeover and before storage; detach after the unmount",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				out := filepath.Join(h.t.TempDir(), "attach.log")
+				h.cfg.Attach = &Attach{Cmd: `echo "attach $ZKFENCE_TOKEN $ZKFENCE_PREVIOUS_FENCE_ID" >> ` + out,
+					Detach: `echo detach >> ` + out}
+				h.storage.prepare = func(context.Context) error {
+					b, _ := os.ReadFile(out)
+					h.ev.add("storage saw: " + strings.TrimSpace(string(b)))
+					return nil
+				}
+				h.pidFile = out
+			},
+			drive: func(h *harness) {
+				h.waitStarted()
+				h.child.exit(0)
+			},
+			want: []string{"fence off node-a", "storage saw: attach 42 node-a", "child started", "storage release", "lock released"},
+		},
+	}
 }

@@ -18,6 +18,9 @@ type run struct {
 	log   *slog.Logger
 	clock clock.Clock
 	deps  deps
+	// self is who this run is, the same in the lock node, the fence state,
+	// the fence records and ZKFENCE_HOLDER.
+	self lock.Holder
 
 	holding Holding
 	lease   Lease
@@ -29,6 +32,9 @@ type run struct {
 	endLease   context.CancelCauseFunc
 
 	fenceState *lock.VersionedFenceState // ours, once written in ZooKeeper
+	previous   lock.FenceState           // the previous holder's, as read
+	fenced     bool                      // the previous holder was confirmed off: no lock-delay
+	attached   bool                      // the attach command succeeded
 	guarded    Guarded                   // storage that passed its checks
 	claim      *fence.Claim              // set once our token is on every guarded volume
 	keeper     *fence.Keeper             // heartbeats while the child runs
@@ -62,7 +68,7 @@ func Run(ctx context.Context, cfg Config) error {
 		logger(cfg).Warn("cannot become a child subreaper; orphaned grandchildren will not be reaped", "err", err)
 	}
 	r := newRun(cfg, deps{start: startPinned, signals: sigs})
-	r.deps.locker = &zkLocker{cfg: &r.cfg, log: r.log, moved: r.leaseMoved}
+	r.deps.locker = &zkLocker{cfg: &r.cfg, log: r.log, self: r.self, moved: r.leaseMoved}
 	return r.run(ctx)
 }
 
@@ -78,16 +84,19 @@ func newRun(cfg Config, d deps) *run {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	return &run{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, deps: d, childDead: true}
+	self := lock.Self(cfg.Version)
+	self.FenceID = cfg.FenceID
+	return &run{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, deps: d, self: self, childDead: true}
 }
 
 // run is the order of events of one `zkfence run`, all in one place:
 //
 //  1. lock: queue for the lock; the lease starts (and the freeze guard is
 //     armed) the moment it is held.
-//  2. takeOver: read the ZooKeeper fence state; wait out a previous holder
-//     that did not let go cleanly; write ourselves in.
-//  3. storage: check, fsck and mount the volumes; put our token on them.
+//  2. takeOver: read the ZooKeeper fence state; fence (or wait out) a
+//     previous holder that did not let go cleanly; write ourselves in.
+//  3. attach, then storage: attach the device; check, fsck and mount the
+//     volumes; put our token on them.
 //  4. restore: fill an empty data directory.
 //  5. a signal that came meanwhile ends the run here: no child.
 //  6. start the one child of this run.
@@ -123,6 +132,9 @@ func (r *run) prepare(ctx context.Context) error {
 	defer cancel()
 	if err := r.takeOver(ctx); err != nil {
 		return r.duringLease("takeover", err)
+	}
+	if err := r.attach(ctx); err != nil {
+		return r.duringLease("attach", err)
 	}
 	if err := r.prepareStorage(ctx); err != nil {
 		return r.duringLease("storage", err)

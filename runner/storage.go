@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
-	"github.com/zkfence/zkfence/lock"
 )
 
 // Storage guards the volumes the child writes to. The command line adapts
@@ -50,6 +49,27 @@ type Backups interface {
 	Stop()
 }
 
+// Fencer fences the previous holder's node through a fence agent
+// (package fenceagent): Off returns nil only once the agent confirmed the
+// node off; Unfence gives this node back its access to storage for agents
+// that fence at the storage (fence_scsi, fence_mpath), and does nothing for
+// the others.
+type Fencer interface {
+	Off(ctx context.Context, fenceID string) error
+	Unfence(ctx context.Context, fenceID string) error
+}
+
+// Attach carries a network block device or cloud disk to this node under
+// the lock: Cmd runs after the previous holder was fenced and before fsck
+// and mount; Detach after the unmount on the way out. Each runs with sh -c,
+// Env added to its environment (with ZKFENCE_TOKEN and
+// ZKFENCE_PREVIOUS_FENCE_ID), and dies by the lease's kill deadline like
+// every process zkfence starts under the lock.
+type Attach struct {
+	Cmd, Detach string
+	Env         []string
+}
+
 // FenceConfig turns on the fence record on every guarded volume.
 type FenceConfig struct {
 	LockDelay time.Duration // wait until the previous holder's heartbeat is this old
@@ -72,8 +92,11 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		return nil
 	}
 	c := fence.Claim{
-		Service: r.cfg.LockPath, Token: r.lease.Token(), Holder: lock.Self(r.cfg.Version).String(),
+		Service: r.cfg.LockPath, Token: r.lease.Token(), Holder: r.self.String(),
 		LockDelay: r.cfg.Fence.LockDelay, ClaimNew: r.cfg.Fence.ClaimNew, TakeOver: r.cfg.Fence.TakeOver,
+	}
+	if r.fenced {
+		c.LockDelay = 0 // the previous holder's node is confirmed off
 	}
 	// The lock-delay may make Acquire wait; beyond it the record's I/O must
 	// not hang the start on a mount that stopped answering.
@@ -105,11 +128,11 @@ func (r *run) releaseStorage() bool {
 		}
 	}
 	if r.guarded == nil {
-		return true
+		return r.detach()
 	}
 	if err := bounded(context.Background(), releaseTimeout, "release storage", r.guarded.Release); err != nil {
 		r.log.Error("storage NOT released", "err", err)
 		return false
 	}
-	return true
+	return r.detach()
 }

@@ -15,14 +15,16 @@ import (
 const zkTimeout = 10 * time.Second
 
 // takeOver reads who held the lock before us from the fence state beside the
-// lock in ZooKeeper, before any storage is touched, then writes us in (not
-// released) so that the next holder can do the same.
+// lock in ZooKeeper, before any storage is touched, deals with that holder,
+// then writes us in (not released) so that the next holder can do the same.
 //
 // A previous holder that released cleanly needs nothing. One that did not
 // (it was cut off, frozen, killed, or could not confirm its child dead or
-// unmount its device) may still write: with guarded storage the run waits
-// out the lock-delay, counted from now, before going on. This is where a
-// fence agent that confirms the previous node off plugs in.
+// unmount its device) may still write. With a fence agent it is fenced, and
+// once the agent confirms its node off, whatever that node does in its last
+// moments is over before anything here starts: no lock-delay. Without an
+// agent, or when fencing fails (and is not required), the lock-delay is
+// waited out, counted from now.
 func (r *run) takeOver(ctx context.Context) error {
 	prev, err := withTimeout(ctx, func(ctx context.Context) (lock.VersionedFenceState, error) {
 		return r.holding.ReadFenceState(ctx)
@@ -33,11 +35,12 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.waitOutPrevious(ctx, prev); err != nil {
+	how, err := r.dealWithPrevious(ctx, prev)
+	if err != nil {
 		return err
 	}
-	ours := lock.FenceState{Service: r.cfg.LockPath, Token: r.lease.Token(),
-		Holder: lock.Self(r.cfg.Version).String(), Updated: r.clock.Now().UTC()}
+	ours := lock.FenceState{Service: r.cfg.LockPath, Token: r.lease.Token(), Holder: r.self.String(),
+		FenceID: r.cfg.FenceID, Updated: r.clock.Now().UTC(), Takeover: how}
 	next, err := withTimeout(ctx, func(ctx context.Context) (lock.VersionedFenceState, error) {
 		return r.holding.WriteFenceState(ctx, prev, ours)
 	})
@@ -47,30 +50,78 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.fenceState = &next
-	return nil
+	r.fenceState, r.previous = &next, prev.FenceState
+	return r.unfence(ctx)
 }
 
-// waitOutPrevious decides what the previous holder's state asks of us.
-func (r *run) waitOutPrevious(ctx context.Context, prev lock.VersionedFenceState) error {
+// dealWithPrevious does what the previous holder's state asks of us and says
+// what it was, for the fence state and `zkfence status`.
+func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceState) (string, error) {
 	switch {
 	case !prev.Found():
 		r.log.Info("no previous holder recorded in zookeeper", "fence_state", lock.FenceStatePath(r.cfg.LockPath))
-		return nil
+		return "first", nil
 	case prev.Token > r.lease.Token():
-		return fmt.Errorf("%w: the fence state names token %d, newer than ours (%d)", fence.ErrFenced, prev.Token, r.lease.Token())
+		return "", fmt.Errorf("%w: the fence state names token %d, newer than ours (%d)", fence.ErrFenced, prev.Token, r.lease.Token())
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
-		return nil
+		return "released", nil
+	case r.cfg.Fencer != nil:
+		return r.fencePrevious(ctx, prev.FenceState)
 	case r.cfg.Fence == nil:
 		r.log.Warn("previous holder did not release cleanly; no guarded storage, so nothing to wait for",
 			"token", prev.Token, "holder", prev.Holder)
+		return "not released, no storage", nil
+	}
+	r.log.Warn("previous holder did not release cleanly: waiting out the lock-delay before touching storage",
+		"token", prev.Token, "holder", prev.Holder, "lock_delay", r.cfg.Fence.LockDelay)
+	return "waited lock-delay", r.waitLockDelay(ctx)
+}
+
+// fencePrevious fences the previous holder's node and waits for the agent's
+// confirmation. A confirmed fence skips the lock-delay (r.fenced).
+func (r *run) fencePrevious(ctx context.Context, prev lock.FenceState) (string, error) {
+	var err error
+	if prev.FenceID == "" {
+		err = errors.New("the previous holder recorded no fence id")
+	} else {
+		r.log.Warn("previous holder did not release cleanly: fencing it before touching storage",
+			"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
+		start := r.clock.Now()
+		if err = r.cfg.Fencer.Off(ctx, prev.FenceID); err == nil {
+			r.fenced = true
+			r.log.Info("previous holder fenced: the agent confirmed its node off", "fence_id", prev.FenceID,
+				"took", r.clock.Now().Sub(start).Round(time.Millisecond))
+			return "fenced " + prev.FenceID, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return "", context.Cause(ctx)
+	}
+	if r.cfg.FenceRequired {
+		return "", fmt.Errorf("%w: %s (fence id %q): %v", ErrFencingFailed, prev.Holder, prev.FenceID, err)
+	}
+	r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "fence_id", prev.FenceID, "err", err)
+	if r.cfg.Fence == nil {
+		return "FENCING FAILED, no storage", nil
+	}
+	return "FENCING FAILED, waited lock-delay", r.waitLockDelay(ctx)
+}
+
+// unfence gives this node back its access to the storage, for agents that
+// fence there (fence_scsi registers a key per node), before it is touched.
+func (r *run) unfence(ctx context.Context) error {
+	if r.cfg.Fencer == nil || r.cfg.FenceID == "" {
 		return nil
 	}
-	delay := r.cfg.Fence.LockDelay
-	r.log.Warn("previous holder did not release cleanly: waiting out the lock-delay before touching storage",
-		"token", prev.Token, "holder", prev.Holder, "lock_delay", delay)
-	t := r.clock.NewTimer(delay)
+	if err := r.cfg.Fencer.Unfence(ctx, r.cfg.FenceID); err != nil {
+		return fmt.Errorf("%w: unfencing this node (%s): %v", ErrFencingFailed, r.cfg.FenceID, err)
+	}
+	return nil
+}
+
+func (r *run) waitLockDelay(ctx context.Context) error {
+	t := r.clock.NewTimer(r.cfg.Fence.LockDelay)
 	defer t.Stop()
 	select {
 	case <-t.C():

@@ -12,8 +12,9 @@ import (
 // zkLocker is the production locker: a ZooKeeper session, the lock recipe
 // and the lease of package lock.
 type zkLocker struct {
-	cfg *Config
-	log *slog.Logger
+	cfg  *Config
+	log  *slog.Logger
+	self lock.Holder // stored in the lock node
 	// moved is called each time the lease's deadlines move (freeze guard).
 	moved func()
 }
@@ -63,7 +64,7 @@ func (z *zkLocker) try(ctx context.Context) (Holding, error) {
 	}
 	held, err := sess.Acquire(ctx, lock.AcquireOptions{
 		Path: cfg.LockPath,
-		Data: lock.Self(cfg.Version).Encode(),
+		Data: z.self.Encode(),
 		OnWait: func(w lock.Waiting) {
 			z.log.Info("waiting for the lock", "lock", cfg.LockPath, "ahead", w.Ahead, "watching", w.Predecessor)
 			cfg.Health.Waiting(w.Ahead, w.Predecessor)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/zkfence/zkfence/fenceagent"
 	"github.com/zkfence/zkfence/fsguard"
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/restore"
@@ -70,6 +71,7 @@ func checkAction(c *cli.Context) error {
 	checkZooKeeper(ctx, k, cfg)
 	checkStorage(ctx, k, c)
 	checkFreezeGuard(k, c)
+	checkFenceAgent(ctx, k, c, cfg.FenceID)
 	return k.done()
 }
 
@@ -165,4 +167,36 @@ func (k *checker) done() error {
 	}
 	fmt.Fprintln(k.w, "all checks passed")
 	return nil
+}
+
+// checkFenceAgent asks the agent for its metadata and runs action=monitor,
+// fencing nobody. It also asks for our own fence id's status: an agent
+// that says this running node is off has the wrong target, and would
+// confirm a fence that never happened.
+func checkFenceAgent(ctx context.Context, k *checker, c *cli.Context, self string) {
+	agent, _, _, err := fenceAgentFromFlags(c)
+	if err != nil || agent == nil {
+		if self != "" {
+			k.info("fence id of this node: %s (recorded for the next holder's fence agent)", self)
+		}
+		return
+	}
+	md, err := agent.Check(ctx)
+	if err != nil {
+		k.problem("fence agent %s: %v", agent.Path, err)
+		return
+	}
+	k.ok("fence agent %s: monitor passed (unfencing needed: %v)", agent.Path, md.NeedsUnfencing())
+	if self == "" {
+		k.problem("fence agent: this node has no fence id (--fence-id): the next holder could not fence it")
+		return
+	}
+	switch p, err := agent.Status(ctx, self); {
+	case err != nil:
+		k.info("WARNING: fence agent: status of this node (%s) unknown: %v", self, err)
+	case p == fenceagent.PowerOff:
+		k.problem("fence agent: it reports this running node (%s) OFF: wrong --fence-id or agent options; a fence would be confirmed without happening", self)
+	default:
+		k.ok("fence agent: this node (%s) is %s", self, p)
+	}
 }

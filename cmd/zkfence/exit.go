@@ -41,6 +41,8 @@ func exitCodeOf(err error) int {
 		return exitcode.SignalBase + int(intr.Signal)
 	case errors.Is(err, errRefused), errors.Is(err, runner.ErrRefused), isUsageError(err):
 		return exitcode.RefusedConfig
+	case errors.Is(err, runner.ErrFencingFailed):
+		return exitcode.FencingFailed
 	case errors.Is(err, runner.ErrLockLost):
 		return exitcode.LockLost
 	case errors.Is(err, fsguard.ErrMountLost), errors.Is(err, fence.ErrUnreachable):
@@ -76,5 +78,6 @@ EXIT CODES:
    94      restore failed
    95      not released: something of this run may still write (child tree not confirmed dead, device
            not unmounted); the lock node and session were left to expire
+   96      fencing failed: --fence-required and the previous holder could not be fenced; nothing started
    99      internal error
 `

@@ -40,6 +40,8 @@ func runFlags() []cli.Flag {
 	)
 	flags = append(flags, storageFlags()...)
 	flags = append(flags, fenceFlags()...)
+	flags = append(flags, fenceAgentFlags()...)
+	flags = append(flags, attachFlags()...)
 	flags = append(flags, restoreFlags()...)
 	return append(flags, logFlags()...)
 }
@@ -136,6 +138,9 @@ func runConfig(c *cli.Context, log *slog.Logger, state *health.State) (runner.Co
 		Logger:     log,
 	}
 	if err := phasesFromFlags(c, &cfg); err != nil {
+		return runner.Config{}, err
+	}
+	if err := fencingFromFlags(c, &cfg, state); err != nil {
 		return runner.Config{}, err
 	}
 	return cfg, nil
