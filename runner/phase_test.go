@@ -487,8 +487,11 @@ func fencingPhases() []phase {
 			logs: []string{"FENCING FAILED"},
 		},
 		{
-			name:    "fencing fails, required: nothing is touched",
-			setup:   func(h *harness) { withFencer(h, &fakeFencer{offErr: errors.New("agent exited 1")}); h.cfg.FenceRequired = true },
+			name: "fencing fails, required: nothing is touched",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{offErr: errors.New("agent exited 1")})
+				h.cfg.FenceRequired = true
+			},
 			want:    []string{"fence off node-a", "lock released"},
 			notWant: []string{"storage prepare", "child started", "fence state claimed"},
 			errIs:   []error{ErrFencingFailed},
