@@ -49,6 +49,10 @@ type State struct {
 	started time.Time
 	stopBy  func() time.Time // the lease's stop deadline, while held
 	metrics *Metrics
+	// takeoverM is created on first use (only waiters with
+	// --fast-takeover have these metrics).
+	takeoverOnce sync.Once
+	takeoverM    *takeoverMetrics
 }
 
 // NewState returns the state of a run for lock path lock.

@@ -54,6 +54,10 @@ type FenceState struct {
 	// "first", "released", "fenced <id>", "waited lock-delay",
 	// "FENCING FAILED, waited lock-delay".
 	Takeover string `json:"takeover,omitempty"`
+	// FencedBy is set by the first waiter that fenced this holder (its
+	// fence agent confirmed the node off) before deleting its lock node:
+	// the next holder need neither fence it again nor wait it out.
+	FencedBy string `json:"fenced_by,omitempty"`
 }
 
 // VersionedFenceState is a fence state with the node version it was read at;

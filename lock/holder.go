@@ -16,6 +16,9 @@ type Holder struct {
 	Version string    `json:"version"`
 	// FenceID is the node's name for a fence agent (--fence-id).
 	FenceID string `json:"fence_id,omitempty"`
+	// HTTP is where other nodes reach its health endpoint (host:port), for
+	// the first waiter's fast-takeover probe; "" when it serves none.
+	HTTP string `json:"http,omitempty"`
 }
 
 // Self describes this process.

@@ -46,6 +46,12 @@ type Config struct {
 	FenceRequired bool
 	// Attach, if set, attaches the device under the lock (see Attach).
 	Attach *Attach
+	// FastTakeover, if set (it needs Fencer), lets this run, as the first
+	// waiter, fence a holder that stopped answering and take over before
+	// its session expires. Advertise is where other nodes reach this
+	// run's health endpoint, published in the lock node for their probes.
+	FastTakeover *FastTakeover
+	Advertise    string
 
 	// FreezeGuard, if set, has the kernel kill the child's tree at the
 	// lease deadline even when this process cannot run (needs the real
@@ -80,6 +86,9 @@ func (c *Config) Validate() error {
 		if _, real := c.Clock.(clock.Real); !real {
 			return fmt.Errorf("%w: the freeze guard runs on the kernel's clock, not on a fake one", ErrRefused)
 		}
+	}
+	if c.FastTakeover != nil && c.Fencer == nil {
+		return fmt.Errorf("%w: --fast-takeover needs --fence-agent: a holder is taken over only once it is confirmed off", ErrRefused)
 	}
 	if c.StopGrace <= 0 {
 		return fmt.Errorf("%w: --stop-grace must be positive, got %s", ErrRefused, c.StopGrace)

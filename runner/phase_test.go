@@ -514,6 +514,35 @@ func fencingPhases() []phase {
 			errIs:   []error{ErrLockLost},
 		},
 		{
+			name: "previous holder fenced by its first waiter (fast takeover): neither fenced again nor waited out",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.hold.state.FencedBy = "node-c"
+			},
+			drive:   func(h *harness) { h.waitStarted(); h.child.exit(0) },
+			want:    []string{"fence state claimed", "storage prepare", "child started"},
+			notWant: []string{"fence off"},
+			logs:    []string{"by its first waiter"},
+		},
+		{
+			name: "previous holder ran on this node (same fence id): not fenced, waited out",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.cfg.FenceID = "node-a"
+				h.cfg.Fence.LockDelay = time.Second
+				h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
+			},
+			drive: func(h *harness) {
+				h.waitTimers(2)
+				h.clk.Advance(time.Second)
+				h.waitStarted()
+				h.child.exit(0)
+			},
+			want:    []string{"fence state claimed", "storage prepare", "child started"},
+			notWant: []string{"fence off"},
+			logs:    []string{"same fence id"},
+		},
+		{
 			name: "attach runs after the takeover and before storage; detach after the unmount",
 			setup: func(h *harness) {
 				withFencer(h, &fakeFencer{})

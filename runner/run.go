@@ -85,7 +85,7 @@ func newRun(cfg Config, d deps) *run {
 		cfg.Clock = clock.Real{}
 	}
 	self := lock.Self(cfg.Version)
-	self.FenceID = cfg.FenceID
+	self.FenceID, self.HTTP = cfg.FenceID, cfg.Advertise
 	return &run{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, deps: d, self: self, childDead: true}
 }
 

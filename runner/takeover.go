@@ -66,6 +66,20 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
 		return "released", nil
+	case prev.FencedBy != "":
+		r.fenced = true
+		r.log.Info("previous holder was fenced, and confirmed off, by its first waiter", "token", prev.Token,
+			"holder", prev.Holder, "fence_id", prev.FenceID, "fenced_by", prev.FencedBy)
+		return "fenced " + prev.FenceID + " by " + prev.FencedBy, nil
+	case r.cfg.Fencer != nil && prev.FenceID != "" && prev.FenceID == r.cfg.FenceID:
+		// The agent would fence this very node. The previous holder ran
+		// here (a restarted container keeps its ID): wait it out instead.
+		r.log.Warn("previous holder did not release cleanly and ran on this node (same fence id): not fencing ourselves; waiting out the lock-delay",
+			"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
+		if r.cfg.Fence == nil {
+			return "same node, no storage", nil
+		}
+		return "same node, waited lock-delay", r.waitLockDelay(ctx)
 	case r.cfg.Fencer != nil:
 		return r.fencePrevious(ctx, prev.FenceState)
 	case r.cfg.Fence == nil:

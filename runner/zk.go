@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/zkfence/zkfence/lock"
@@ -62,14 +63,17 @@ func (z *zkLocker) try(ctx context.Context) (Holding, error) {
 		sess.Close()
 		return nil, err
 	}
+	watch, stopWatch := z.holderWatcher(sess)
 	held, err := sess.Acquire(ctx, lock.AcquireOptions{
 		Path: cfg.LockPath,
 		Data: z.self.Encode(),
 		OnWait: func(w lock.Waiting) {
 			z.log.Info("waiting for the lock", "lock", cfg.LockPath, "ahead", w.Ahead, "watching", w.Predecessor)
 			cfg.Health.Waiting(w.Ahead, w.Predecessor)
+			watch(ctx, w)
 		},
 	})
+	stopWatch() // we hold the lock, or gave up
 	if err != nil {
 		sess.Close()
 		if ctx.Err() != nil {
@@ -130,3 +134,38 @@ func (h *zkHolding) WriteFenceState(ctx context.Context, prev lock.VersionedFenc
 func (h *zkHolding) Release(ctx context.Context) error { return h.sess.Release(ctx, h.lease) }
 
 func (h *zkHolding) Abandon() { h.sess.Abandon(h.lease) }
+
+// holderWatcher returns the OnWait hook of the fast takeover and its stop:
+// while this session is the first waiter it probes the holder
+// (holderWatch); a new predecessor, or stop, ends the watch of the
+// previous one.
+func (z *zkLocker) holderWatcher(sess *lock.Session) (watch func(context.Context, lock.Waiting), stop func()) {
+	if z.cfg.FastTakeover == nil {
+		return func(context.Context, lock.Waiting) {}, func() {}
+	}
+	var cancel context.CancelFunc
+	var done chan struct{}
+	stop = func() {
+		if cancel != nil {
+			cancel()
+			<-done
+			cancel = nil
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	watch = func(ctx context.Context, w lock.Waiting) {
+		stop()
+		if w.Ahead != 1 {
+			return
+		}
+		var wctx context.Context
+		wctx, cancel = context.WithCancel(ctx)
+		done = make(chan struct{})
+		hw := &holderWatch{sess: sess, cfg: z.cfg, self: z.self, holder: w.Predecessor, metrics: z.cfg.Health, client: client}
+		go func(done chan struct{}) {
+			defer close(done)
+			hw.run(wctx)
+		}(done)
+	}
+	return watch, stop
+}

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
+	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,6 +25,78 @@ func attachFlags() []cli.Flag {
 		&cli.StringFlag{Name: "detach-cmd", EnvVars: env("detach-cmd"),
 			Usage: "shell `command` run after the unmount on the way out (nbd-client -d, ...); same environment"},
 	}
+}
+
+// takeoverFlags turn on the fast takeover (issue 21).
+func takeoverFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "fast-takeover", EnvVars: env("fast-takeover"),
+			Usage: "as the first waiter, probe the holder's /healthz; when it stops answering, fence its node " +
+				"(--fence-agent, confirmed off) and take over before its session expires; needs --fence-agent and --http"},
+		&cli.DurationFlag{Name: "takeover-probe", EnvVars: env("takeover-probe"), Value: time.Second,
+			Usage: "interval between probes of the holder, and each probe's timeout (100ms to 1m)"},
+		&cli.IntFlag{Name: "takeover-after", EnvVars: env("takeover-after"), Value: 3,
+			Usage: "consecutive probes without an answer before the holder is fenced (1 to 100)"},
+		&cli.StringFlag{Name: "advertise-http", EnvVars: env("advertise-http"),
+			Usage: "`host:port` where other nodes reach this node's --http endpoint, published in the lock node; " +
+				"default: --http, with the host name when --http names no host"},
+	}
+}
+
+// takeoverFromFlags reads takeoverFlags into cfg.
+func takeoverFromFlags(c *cli.Context, cfg *runner.Config) error {
+	adv, err := advertised(c)
+	if err != nil {
+		return err
+	}
+	cfg.Advertise = adv
+	if !c.Bool("fast-takeover") {
+		for _, f := range []string{"takeover-probe", "takeover-after"} {
+			if c.IsSet(f) {
+				return refused("--%s needs --fast-takeover", f)
+			}
+		}
+		return nil
+	}
+	if cfg.Fencer == nil {
+		return refused("--fast-takeover needs --fence-agent: a holder is taken over only once its node is confirmed off")
+	}
+	if c.String("http") == "" {
+		return refused("--fast-takeover needs --http: every node must answer its waiter's probes when it holds the lock")
+	}
+	probe, after := c.Duration("takeover-probe"), c.Int("takeover-after")
+	if probe < 100*time.Millisecond || probe > time.Minute {
+		return refused("--takeover-probe %s: want 100ms to 1m", probe)
+	}
+	if after < 1 || after > 100 {
+		return refused("--takeover-after %d: want 1 to 100", after)
+	}
+	cfg.FastTakeover = &runner.FastTakeover{Probe: probe, After: after, ProbeTimeout: probe}
+	return nil
+}
+
+// advertised is where other nodes reach this node's health endpoint.
+func advertised(c *cli.Context) (string, error) {
+	if a := c.String("advertise-http"); a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return "", refused("--advertise-http %q: want host:port", a)
+		}
+		return a, nil
+	}
+	addr := c.String("http")
+	if addr == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", refused("--http %q: want [host]:port", addr)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if host, err = os.Hostname(); err != nil {
+			return "", nil // nothing to publish; waiters then wait for the session to expire
+		}
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 // fencingFromFlags adds this node's fence id, the fence agent and the
@@ -44,7 +119,7 @@ func fencingFromFlags(c *cli.Context, cfg *runner.Config, state *health.State) e
 		}
 		cfg.Attach = &runner.Attach{Cmd: a, Detach: d, Env: []string{"ZKFENCE_DEVICE=" + c.String("device")}}
 	}
-	return nil
+	return takeoverFromFlags(c, cfg)
 }
 
 // agentFencer is runner.Fencer over a fence agent.

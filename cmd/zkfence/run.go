@@ -42,6 +42,7 @@ func runFlags() []cli.Flag {
 	flags = append(flags, fenceFlags()...)
 	flags = append(flags, fenceAgentFlags()...)
 	flags = append(flags, attachFlags()...)
+	flags = append(flags, takeoverFlags()...)
 	flags = append(flags, restoreFlags()...)
 	return append(flags, logFlags()...)
 }
