@@ -135,7 +135,10 @@ func (w *Watcher) loop(g *guarded) {
 		if w.observe != nil {
 			w.observe(time.Since(start), err)
 		}
-		if err != nil {
+		if errors.Is(err, ErrInconclusive) {
+			w.log.Warn("storage probe inconclusive: zkfence is out of a local resource; not a mount loss",
+				"path", g.path, "err", err)
+		} else if err != nil {
 			w.fail(fmt.Errorf("%w: %s: %w", ErrMountLost, g.path, err))
 			return
 		}
