@@ -98,8 +98,8 @@ func sessionConfig(c *cli.Context, log *slog.Logger) (lock.SessionConfig, error)
 		return lock.SessionConfig{}, refused("--lock: %v", err)
 	}
 	t := c.Duration("session-timeout")
-	if t <= 0 {
-		return lock.SessionConfig{}, refused("--session-timeout must be positive, got %s", t)
+	if t <= 0 || t > lock.MaxSessionTimeout {
+		return lock.SessionConfig{}, refused("--session-timeout must be positive and at most %s, got %s", lock.MaxSessionTimeout, t)
 	}
 	creds, err := credentials(c)
 	if err != nil {

@@ -378,7 +378,8 @@ func TestRefusedConfigurationsExitBeforeConnecting(t *testing.T) {
 		{"grace wraps the budget", run("--stop-grace", "1500000h"), "stop time K", 0},
 		{"NaN clock drift", run("--clock-drift", "NaN"), "clock drift", 0},
 		{"tick time of days", run("--zk-tick-time", "100h"), "tick time", 0},
-		{"session timeout of years", run("--session-timeout", "20000h"), "session timeout", 0},
+		{"session timeout of years", run("--session-timeout", "20000h"), "--session-timeout must be positive and at most 1h0m0s", 0},
+		{"probe interval of years", run("--mount", "/", "--probe-interval", "2000000h"), "probe interval", 0},
 		// Issue 16, item 2: accepted though meaningless.
 		{"heartbeat 1ns", run("--heartbeat", "1ns"), "heartbeat 1ns is outside [10ms", 0},
 		{"port not a number", []string{"run", "--zk", "h:abc", "--lock", "/x", "--", "true"}, `port "abc" is not a number`, 0},

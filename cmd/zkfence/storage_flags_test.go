@@ -91,6 +91,8 @@ func TestStorageFlagsRefused(t *testing.T) {
 		{"negative size", []string{"--mount", "/a", "--min-free", "-1G"}, "--min-free"},
 		{"probe interval too small", []string{"--mount", "/a", "--probe-interval", "1ms"}, "probe interval"},
 		{"probe timeout zero", []string{"--mount", "/a", "--probe-timeout", "0s"}, "probe timeout"},
+		{"probe interval of years", []string{"--mount", "/a", "--probe-interval", "2000000h"}, "probe interval 2000000h0m0s is outside"},
+		{"probe timeout of years", []string{"--mount", "/a", "--probe-timeout", "2000000h"}, "probe timeout 2000000h0m0s is outside"},
 		{"mount path does not exist", []string{"--mount", "/nonexistent-zkfence"}, "--mount /nonexistent-zkfence: no such file or directory"},
 		{"mount path is a file", []string{"--mount", "/etc/hostname"}, "not a directory"},
 	}
