@@ -3,6 +3,7 @@ package lock
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/go-zookeeper/zk"
@@ -62,9 +63,9 @@ const openPerms = zk.PermCreate | zk.PermDelete | zk.PermAdmin
 // create its node, delete it on release.
 const needPerms = zk.PermRead | zk.PermCreate | zk.PermDelete
 
-// CheckLockPath checks the ACL of an existing lock path p (relative to the
-// chroot) against the credentials, before anything is created under it. It
-// returns an error wrapping ErrRefused when:
+// CheckLockPath checks the ACL of lock path p (relative to the chroot)
+// against the credentials, before anything is created under it. It returns
+// an error wrapping ErrRefused when:
 //
 //   - zkfence has credentials and the ACL grants anyone create, delete or
 //     admin: an unauthenticated client could delete the holder's node at
@@ -75,33 +76,44 @@ const needPerms = zk.PermRead | zk.PermCreate | zk.PermDelete
 //     and delete: ZooKeeper would answer NOAUTH; a digest entry for our user
 //     with another password is reported as a wrong password.
 //
-// A path that does not exist yet is fine: zkfence creates it with
-// Credentials.ACL. Other errors (a lost connection) are returned as they are.
+// A lock path that does not exist yet is created with Credentials.ACL; then
+// its nearest existing ancestor must let us create under it. Other errors (a
+// lost connection) are returned as they are.
 func (s *Session) CheckLockPath(p string) error {
 	dir := s.abs(p)
-	acl, _, err := s.conn.GetACL(dir)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
+	for q := dir; ; q = path.Dir(q) { // ends at "/", which exists
+		acl, _, err := s.conn.GetACL(q)
+		switch {
+		case errors.Is(err, zk.ErrNoNode) && q != "/":
+			continue
+		case errors.Is(err, zk.ErrNoAuth) && q == dir:
+			return s.noAuth(q, err)
+		case errors.Is(err, zk.ErrNoAuth):
+			return nil // an ancestor we may not read: the server decides
+		case err != nil:
+			return fmt.Errorf("read the ACL of %s: %w", q, err)
+		case q == dir:
+			return checkACL(p, dir, acl, s.creds, needPerms)
+		}
+		return checkACL(p, q, acl, s.creds, zk.PermCreate)
 	}
-	if err != nil {
-		return fmt.Errorf("read the ACL of lock path %s: %w", p, err)
-	}
-	return checkACL(p, dir, acl, s.creds)
 }
 
-// checkACL is CheckLockPath's decision on the ACL of lock path p, which is
-// dir on the server (with the chroot).
-func checkACL(p, dir string, acl []zk.ACL, creds Credentials) error {
+// checkACL is CheckLockPath's decision on the ACL of dir on the server (with
+// the chroot): the lock path p itself, with need = needPerms, or the
+// ancestor it will be created under, with need = PermCreate.
+func checkACL(p, dir string, acl []zk.ACL, creds Credentials, need int32) error {
 	var ours string
 	if creds.User != "" {
 		ours = zk.DigestACL(zk.PermAll, creds.User, creds.Password)[0].ID
 	}
+	lockPath := need == needPerms
 	var granted int32
 	conclusive, wrongPassword := true, false
 	for _, a := range acl {
 		switch {
 		case a.Scheme == "world" && a.ID == "anyone":
-			if creds.User != "" && a.Perms&openPerms != 0 {
+			if lockPath && creds.User != "" && a.Perms&openPerms != 0 {
 				return fmt.Errorf("%w: lock path %s lets anyone create, delete or change its lock nodes "+
 					"(ACL world:anyone:%s) although zkfence runs as %s; set its ACL, for example in zkCli.sh: "+
 					"addauth digest %s:<password> then setAcl %s auth::cdrwa,world:anyone:r",
@@ -116,12 +128,16 @@ func checkACL(p, dir string, acl []zk.ACL, creds Credentials) error {
 			conclusive = false // ip, sasl, x509, ...: the server decides
 		}
 	}
-	if granted&needPerms == needPerms || !conclusive {
+	if granted&need == need || !conclusive {
 		return nil
 	}
 	if wrongPassword {
-		return fmt.Errorf("%w: wrong password for ZooKeeper user %s: the ACL of lock path %s gives %s's rights to another password",
-			ErrRefused, creds.User, p, creds.User)
+		return fmt.Errorf("%w: wrong password for ZooKeeper user %s: the ACL of %s gives %s's rights to another password",
+			ErrRefused, creds.User, dir, creds.User)
+	}
+	if !lockPath {
+		return fmt.Errorf("%w: %s may not create lock path %s under %s (it has %s there); "+
+			"use the credentials %s was created with, or another lock path", ErrRefused, creds.who(), p, dir, permString(granted), dir)
 	}
 	return fmt.Errorf("%w: %s may not read, create and delete under lock path %s (it has %s); "+
 		"use the credentials the path was created with, or another lock path", ErrRefused, creds.who(), p, permString(granted))

@@ -76,9 +76,20 @@ func TestCheckACL(t *testing.T) {
 		{"another user", zk.DigestACL(zk.PermAll, "app", "x"), creds, "user zkfence may not read, create and delete"},
 		{"ip scheme: the server decides", []zk.ACL{{Perms: zk.PermAll, Scheme: "ip", ID: "10.0.0.0/8"}}, creds, ""},
 	}
+	// The ancestor a missing lock path will be created under: create is all
+	// that is needed there, and an open ACL is not the lock path's.
+	if err := checkACL("/db", "/chroot", zk.WorldACL(zk.PermAll), creds, zk.PermCreate); err != nil {
+		t.Errorf("open ancestor: %v", err)
+	}
+	if err := checkACL("/db", "/chroot", ours, other, zk.PermCreate); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "wrong password") {
+		t.Errorf("protected ancestor, wrong password: %v", err)
+	}
+	if err := checkACL("/db", "/chroot", zk.WorldACL(zk.PermRead), creds, zk.PermCreate); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "may not create lock path /db under /chroot") {
+		t.Errorf("read-only ancestor: %v", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkACL("/db", "/chroot/db", tt.acl, tt.creds)
+			err := checkACL("/db", "/chroot/db", tt.acl, tt.creds, needPerms)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -49,6 +49,7 @@ func TestCheckReportsLockPathACLProblems(t *testing.T) {
 	}{
 		{"open ACL with credentials", open, "zkfence:s3cret", "PROBLEM  lock " + open + ": refused by zookeeper: lock path " + open + " lets anyone", 1},
 		{"wrong password", protected, "zkfence:wr0ng", "wrong password for ZooKeeper user zkfence", 1},
+		{"wrong password, lock path not created yet", protected + "/db", "zkfence:wr0ng", "wrong password for ZooKeeper user zkfence", 1},
 		{"right password", protected, "zkfence:s3cret", "all checks passed", 0},
 		{"open ACL without credentials", open, "", "all checks passed", 0},
 	}
