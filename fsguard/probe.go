@@ -43,11 +43,58 @@ const deviceProbeSize = 4096
 // child's own writes fail on a volume that stops taking them, and ext4 and
 // xfs turn write errors into a read-only or shut-down state, which steps 1
 // and 3 catch.
+//
+// A step that fails for want of a local resource (IsLocalResourceError: the
+// mount table cannot be opened with no descriptor left) measured nothing:
+// the other steps still run (statfs and stat need no descriptor, so a dead
+// or hung mount is still caught), and if none of them fails the probe
+// returns ErrInconclusive, which is not a mount loss.
 func (g *guarded) probeOnce() error {
-	table, err := readMountinfo()
-	if err != nil {
-		return fmt.Errorf("read the mount table: %w", err)
+	var local error
+	inconclusive := func(err error) bool {
+		if !IsLocalResourceError(err) {
+			return false
+		}
+		if local == nil {
+			local = err
+		}
+		return true
 	}
+	table, err := readMountinfo()
+	switch {
+	case inconclusive(err):
+	case err != nil:
+		return fmt.Errorf("read the mount table: %w", err)
+	default:
+		if err := g.checkMountEntry(table); err != nil {
+			return err
+		}
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(g.path, &st); err != nil && !inconclusive(err) {
+		return fmt.Errorf("statfs: %w", errnoName(err))
+	}
+	if st.Flags&unix.ST_RDONLY != 0 {
+		return errors.New("read-only (statfs)")
+	}
+	var root unix.Stat_t
+	if err := unix.Stat(g.path, &root); err != nil && !inconclusive(err) {
+		return fmt.Errorf("stat: %w", errnoName(err))
+	}
+	if g.dev != nil {
+		if err := readDevice(g.dev.Path); err != nil && !inconclusive(err) {
+			return err
+		}
+	}
+	if local != nil {
+		return fmt.Errorf("%w: %w", ErrInconclusive, errnoName(local))
+	}
+	return nil
+}
+
+// checkMountEntry checks, in the mount table, that the guarded mount is
+// still the very one Prepare found or made and still takes writes.
+func (g *guarded) checkMountEntry(table []mountEntry) error {
 	m, ok := mountAt(table, g.path)
 	switch {
 	case !ok:
@@ -58,20 +105,6 @@ func (g *guarded) probeOnce() error {
 		return fmt.Errorf("mount changed from %s from %s to %s from %s", g.mount.FSType, g.mount.Source, m.FSType, m.Source)
 	case m.unwritable() != "":
 		return errors.New(m.unwritable())
-	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(g.path, &st); err != nil {
-		return fmt.Errorf("statfs: %w", errnoName(err))
-	}
-	if st.Flags&unix.ST_RDONLY != 0 {
-		return errors.New("read-only (statfs)")
-	}
-	var root unix.Stat_t
-	if err := unix.Stat(g.path, &root); err != nil {
-		return fmt.Errorf("stat: %w", errnoName(err))
-	}
-	if g.dev != nil {
-		return readDevice(g.dev.Path)
 	}
 	return nil
 }

@@ -26,6 +26,11 @@ const (
 	// measurement of the storage but of the scheduler.
 	MinProbeInterval = 100 * time.Millisecond
 	MinProbeTimeout  = 100 * time.Millisecond
+	// MaxProbeInterval and MaxProbeTimeout: a mount loss found after more
+	// than an hour is not guarded; they also keep Interval + Timeout far
+	// from overflowing.
+	MaxProbeInterval = time.Hour
+	MaxProbeTimeout  = time.Hour
 )
 
 // ProbeConfig is how often the live probe runs and how long one may take.
@@ -33,14 +38,14 @@ type ProbeConfig struct {
 	Interval, Timeout time.Duration
 }
 
-// Validate refuses timings below the minimums; its error wraps
+// Validate refuses timings outside the limits; its error wraps
 // ErrStorageRefused.
 func (c ProbeConfig) Validate() error {
-	if c.Interval < MinProbeInterval {
-		return refusef("probe interval %s is below %s", c.Interval, MinProbeInterval)
+	if c.Interval < MinProbeInterval || c.Interval > MaxProbeInterval {
+		return refusef("probe interval %s is outside [%s, %s]", c.Interval, MinProbeInterval, MaxProbeInterval)
 	}
-	if c.Timeout < MinProbeTimeout {
-		return refusef("probe timeout %s is below %s", c.Timeout, MinProbeTimeout)
+	if c.Timeout < MinProbeTimeout || c.Timeout > MaxProbeTimeout {
+		return refusef("probe timeout %s is outside [%s, %s]", c.Timeout, MinProbeTimeout, MaxProbeTimeout)
 	}
 	return nil
 }
@@ -135,7 +140,10 @@ func (w *Watcher) loop(g *guarded) {
 		if w.observe != nil {
 			w.observe(time.Since(start), err)
 		}
-		if err != nil {
+		if errors.Is(err, ErrInconclusive) {
+			w.log.Warn("storage probe inconclusive: zkfence is out of a local resource; not a mount loss",
+				"path", g.path, "err", err)
+		} else if err != nil {
 			w.fail(fmt.Errorf("%w: %s: %w", ErrMountLost, g.path, err))
 			return
 		}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +99,80 @@ func TestNilStateIgnoresCalls(t *testing.T) {
 func TestListenRefusesABadAddress(t *testing.T) {
 	if _, err := Listen("256.0.0.1:http", NewState("/x")); err == nil {
 		t.Fatal("a bad address was accepted")
+	}
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestIdleConnectionsAreCappedAndTimedOut: idle connections were kept
+// forever and, with a lowered file limit, exhausted the descriptors the
+// fence needs (issue 16, item 5). The server holds at most MaxConnections,
+// drops a client that sends nothing after ReadHeaderTimeout, and serves
+// again once they are gone.
+func TestIdleConnectionsAreCappedAndTimedOut(t *testing.T) {
+	srv, err := Listen("127.0.0.1:0", NewState("/zkfence/db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	before := openFDs(t)
+	const clients = 4 * MaxConnections
+	var conns []net.Conn
+	for i := 0; i < clients; i++ {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // time for the server to accept all it will
+	// Each client connection is one descriptor of this process; the server
+	// adds one per connection it accepted.
+	if held := openFDs(t) - before - clients; held > MaxConnections+4 {
+		t.Fatalf("the server holds %d connections, more than %d", held, MaxConnections)
+	}
+	// The first connections, accepted and silent, are dropped.
+	conns[0].SetReadDeadline(time.Now().Add(ReadHeaderTimeout + 3*time.Second))
+	start := time.Now()
+	if _, err := conns[0].Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("a silent connection was not closed by the server: %v", err)
+	}
+	if took := time.Since(start); took > ReadHeaderTimeout+time.Second {
+		t.Fatalf("silent connection closed after %v", took)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	client := &http.Client{Timeout: ReadHeaderTimeout + 5*time.Second}
+	resp, err := client.Get("http://" + srv.Addr() + "/healthz")
+	if err != nil {
+		t.Fatalf("healthz once the idle clients are gone: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestServerTimeoutsAreSet(t *testing.T) {
+	srv, err := Listen("127.0.0.1:0", NewState("/zkfence/db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h := srv.http
+	if h.ReadHeaderTimeout <= 0 || h.ReadTimeout <= 0 || h.WriteTimeout <= 0 || h.IdleTimeout <= 0 {
+		t.Fatalf("timeouts: header %v, read %v, write %v, idle %v", h.ReadHeaderTimeout, h.ReadTimeout, h.WriteTimeout, h.IdleTimeout)
 	}
 }

@@ -10,6 +10,29 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
+)
+
+// Limits of the health endpoint. It runs inside the fence: every descriptor
+// it holds is one the fence record and the mount probes cannot have, and
+// idle connections once exhausted them (issue 16). So connections are
+// capped and timed out; connections beyond the cap wait in the kernel's
+// accept queue, holding no descriptor of ours.
+const (
+	// MaxConnections: health checkers (the orchestrator, docker, a
+	// Prometheus scrape, a human) need a handful at a time.
+	MaxConnections = 32
+	// ReadHeaderTimeout drops a client that connects and sends no request;
+	// ReadTimeout bounds reading a whole request (the endpoints take no
+	// body).
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	// WriteTimeout bounds one response: a /metrics page is a few KiB.
+	WriteTimeout = 10 * time.Second
+	// IdleTimeout closes a kept-alive connection with no new request;
+	// above the 15 s of common scrape and health check intervals would
+	// only hold descriptors for clients that reconnect anyway.
+	IdleTimeout = 15 * time.Second
 )
 
 // Server serves /healthz, /readyz and /metrics for a State.
@@ -50,9 +73,16 @@ func Listen(addr string, s *State) (*Server, error) {
 		json.NewEncoder(w).Encode(s.Snapshot())
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-	srv := &Server{http: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
+	srv := &Server{http: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}, ln: netutil.LimitListener(ln, MaxConnections)}
 	go func() {
-		if err := srv.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.http.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			_ = err // the listener is gone; health checks will fail, which is what they should do
 		}
 	}()

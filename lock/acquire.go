@@ -55,7 +55,9 @@ func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, e
 	if err := s.ensurePath(ctx, dir, opt); err != nil {
 		return Held{}, err
 	}
-	s.checkPathACL(dir)
+	if err := s.CheckLockPath(opt.Path); errors.Is(err, ErrRefused) {
+		return Held{}, err
+	}
 	name, err := s.createProtected(ctx, dir, opt)
 	if err != nil {
 		return Held{}, err
@@ -77,6 +79,9 @@ func (s *Session) Acquire(ctx context.Context, opt AcquireOptions) (held Held, e
 				return Held{}, err
 			}
 			continue
+		}
+		if errors.Is(err, zk.ErrNoAuth) {
+			return Held{}, s.noAuth(dir, err)
 		}
 		if err != nil {
 			return Held{}, fmt.Errorf("lock %s: %w", opt.Path, err)
@@ -180,6 +185,9 @@ func (s *Session) createProtected(ctx context.Context, dir string, opt AcquireOp
 		if err == nil {
 			return path.Base(created), nil
 		}
+		if errors.Is(err, zk.ErrNoAuth) {
+			return "", s.noAuth(dir, err)
+		}
 		if !retryable(err) {
 			return "", fmt.Errorf("create lock node under %s: %w", opt.Path, err)
 		}
@@ -219,6 +227,12 @@ func (s *Session) ensurePath(ctx context.Context, dir string, opt AcquireOptions
 			_, err := s.conn.Create(p, nil, 0, opt.ACL)
 			if err == nil || errors.Is(err, zk.ErrNodeExists) {
 				break
+			}
+			if errors.Is(err, zk.ErrNoAuth) { // no right to create what may exist already
+				if ok, _, e := s.conn.Exists(p); e == nil && ok {
+					break
+				}
+				return s.noAuth(p, err)
 			}
 			if !retryable(err) {
 				return fmt.Errorf("create %s: %w", p, err)

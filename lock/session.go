@@ -94,13 +94,20 @@ func Dial(ctx context.Context, cfg SessionConfig) (*Session, error) {
 }
 
 // authenticate adds the digest credentials; go-zookeeper sends them again
-// after every reconnect.
+// after every reconnect. ZooKeeper's digest provider accepts any password
+// here: a wrong one shows as NOAUTH on the lock path, which Acquire and
+// CheckLockPath turn into ErrRefused (never retried). A server that refuses
+// the credentials outright is refused here the same way.
 func (s *Session) authenticate(conn *zk.Conn) error {
 	if s.creds.User == "" {
 		return nil
 	}
-	if err := conn.AddAuth("digest", []byte(s.creds.User+":"+s.creds.Password)); err != nil {
-		return fmt.Errorf("zookeeper authentication as %s: %w", s.creds.User, err)
+	err := conn.AddAuth("digest", []byte(s.creds.User+":"+s.creds.Password))
+	if errors.Is(err, zk.ErrAuthFailed) || errors.Is(err, zk.ErrNoAuth) { // the server said no: never retried
+		return fmt.Errorf("%w: zookeeper authentication as user %s: %v", ErrRefused, s.creds.User, err)
+	}
+	if err != nil {
+		return fmt.Errorf("zookeeper authentication as user %s: %w", s.creds.User, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -55,6 +56,9 @@ func retryLock(err error) bool {
 func (z *zkLocker) try(ctx context.Context) (Holding, error) {
 	cfg := z.cfg
 	sess, err := lock.Dial(ctx, cfg.ZK)
+	if errors.Is(err, lock.ErrRefused) { // credentials the server refuses: never retried
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotAcquired, err)
 	}
@@ -76,6 +80,9 @@ func (z *zkLocker) try(ctx context.Context) (Holding, error) {
 	stopWatch() // we hold the lock, or gave up
 	if err != nil {
 		sess.Close()
+		if errors.Is(err, lock.ErrRefused) { // NOAUTH, an open ACL under credentials: never retried
+			return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotAcquired, ctx.Err())
 		}

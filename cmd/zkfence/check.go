@@ -145,6 +145,9 @@ func checkZooKeeper(ctx context.Context, k *checker, cfg runner.Config) {
 		k.info("the stop begins %s after the last renewal; the child is dead %s after it",
 			b.StopAfter().Round(time.Millisecond), b.KillBy().Round(time.Millisecond))
 	}
+	if err := sess.CheckLockPath(cfg.LockPath); err != nil {
+		k.problem("lock %s: %v", cfg.LockPath, err) // an open ACL with credentials, a wrong password
+	}
 	line, err := sess.Contenders(cfg.LockPath)
 	switch {
 	case err != nil:

@@ -7,6 +7,7 @@ import (
 	"github.com/zkfence/zkfence/exitcode"
 	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/fsguard"
+	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/restore"
 	"github.com/zkfence/zkfence/runner"
 	"github.com/zkfence/zkfence/supervise"
@@ -39,7 +40,7 @@ func exitCodeOf(err error) int {
 		return exitcode.CheckFailed
 	case errors.As(err, &intr):
 		return exitcode.SignalBase + int(intr.Signal)
-	case errors.Is(err, errRefused), errors.Is(err, runner.ErrRefused), isUsageError(err):
+	case errors.Is(err, errRefused), errors.Is(err, runner.ErrRefused), errors.Is(err, lock.ErrRefused), isUsageError(err):
 		return exitcode.RefusedConfig
 	case errors.Is(err, runner.ErrFencingFailed):
 		return exitcode.FencingFailed
@@ -70,7 +71,7 @@ EXIT CODES:
    128+N   the child died of signal N (or zkfence was stopped by signal N before the child started)
    126     the command could not be executed
    127     the command was not found
-   78      refused configuration: bad flags or an unsafe timing budget; nothing was started
+   78      refused configuration: bad flags, an unsafe timing budget, or credentials/ACL ZooKeeper refuses; nothing was started
    90      lock lost: the ZooKeeper lease ended; the child was stopped
    91      mount lost: a guarded mount failed its live probe; the child was stopped
    92      fenced: the volume names a newer holder; the child was stopped

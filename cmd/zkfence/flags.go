@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/supervise"
 )
 
 // env names the environment variable of a flag: --stop-grace is ZKFENCE_STOP_GRACE.
@@ -99,12 +101,43 @@ func sessionConfig(c *cli.Context, log *slog.Logger) (lock.SessionConfig, error)
 		return lock.SessionConfig{}, refused("--lock: %v", err)
 	}
 	t := c.Duration("session-timeout")
-	if t <= 0 {
-		return lock.SessionConfig{}, refused("--session-timeout must be positive, got %s", t)
+	if t <= 0 || t > lock.MaxSessionTimeout {
+		return lock.SessionConfig{}, refused("--session-timeout must be positive and at most %s, got %s", lock.MaxSessionTimeout, t)
 	}
 	creds, err := credentials(c)
 	if err != nil {
 		return lock.SessionConfig{}, err
 	}
 	return lock.SessionConfig{Servers: servers, Chroot: chroot, SessionTimeout: t, Credentials: creds, Logger: log}, nil
+}
+
+// suspends reports the signals that suspend a process instead of stopping
+// it: SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU.
+func suspends(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		return true
+	}
+	return false
+}
+
+// checkStopSignals refuses stop signals that cannot stop anything: a
+// suspending signal (see suspends) freezes the child instead, so its grace
+// is spent on a process that never shuts down cleanly. That goes for the
+// stop signal zkfence sends on lock loss, and for what --signal-map makes of
+// SIGTERM and SIGINT, the signals docker stop, systemd and Ctrl-C send to
+// stop the run. SIGKILL is allowed: the child dies at once, without its own
+// clean shutdown.
+func checkStopSignals(stop syscall.Signal, m supervise.SignalMap) error {
+	if suspends(stop) {
+		return refused("--stop-signal %s suspends the child instead of stopping it: use TERM, INT, QUIT or KILL",
+			supervise.SignalName(stop))
+	}
+	for _, from := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		if to := m.Translate(from); suspends(to) {
+			return refused("--signal-map: %s would become %s, which suspends the child instead of stopping it",
+				supervise.SignalName(from), supervise.SignalName(to))
+		}
+	}
+	return nil
 }

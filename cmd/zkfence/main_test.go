@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,12 +14,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkfence/zkfence/exitcode"
 	"github.com/zkfence/zkfence/internal/zkserver"
 )
 
@@ -291,4 +294,130 @@ type instant struct {
 	what  string
 	token int64
 	at    time.Time
+}
+
+// runInProcess runs the command line through runApp, as main does, in this
+// process, and returns the exit code and what it wrote to stderr and stdout. Only for
+// command lines that must be refused before anything starts: a run that goes
+// on would dial ZooKeeper, so it is given up on (and the test fails) after
+// 10 s.
+func runInProcess(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errFile.Close()
+	saved, savedOut := os.Stderr, os.Stdout
+	os.Stderr, os.Stdout = errFile, errFile // usage errors print help on stdout
+	done := make(chan int, 1)
+	go func() { done <- runApp(append([]string{"zkfence"}, args...)) }()
+	var code int
+	select {
+	case code = <-done:
+		os.Stderr, os.Stdout = saved, savedOut
+	case <-time.After(10 * time.Second):
+		os.Stderr, os.Stdout = saved, savedOut
+		t.Fatalf("zkfence %q was not refused within 10s", args)
+	}
+	out, err := os.ReadFile(errFile.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(out)
+}
+
+// TestRefusedConfigurationsExitBeforeConnecting: bad input gets a clear
+// message and exit 78 before any connection is made or anything starts
+// (I7). It runs in-process, without ZooKeeper: `go test -short` covers it.
+func TestRefusedConfigurationsExitBeforeConnecting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	zkAddr := ln.Addr().String()
+	marker := filepath.Join(t.TempDir(), "started")
+	run := func(extra ...string) []string {
+		args := append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--freeze-guard", "off"}, extra...)
+		return append(args, "--", "touch", marker)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+		code int // 0: exitcode.RefusedConfig
+	}{
+		{"budget too small", run("--session-timeout", "10s"), "D_kill - t_s", 0},
+		{"zero grace", run("--stop-grace", "0s"), "--stop-grace", 0},
+		{"drift", run("--clock-drift", "0.7"), "clock drift", 0},
+		{"no command", []string{"run", "--zk", zkAddr, "--lock", "/x", "--freeze-guard", "off"}, "no command", 0},
+		{"bad zk", []string{"run", "--zk", "zk1", "--lock", "/x", "--freeze-guard", "off", "--", "true"}, "want host:port", 0},
+		{"relative lock", []string{"run", "--zk", zkAddr, "--lock", "x", "--freeze-guard", "off", "--", "true"}, "absolute", 0},
+		{"bad signal", run("--stop-signal", "FOO"), "--stop-signal", 0},
+		{"bad signal map", run("--signal-map", "TERM"), "--signal-map", 0},
+		{"unknown user", run("--user", "no-such-user-zkf"), "no-such-user-zkf", 0},
+		{"bad log format", run("--log-format", "xml"), "--log-format", 0},
+		{"missing --zk", []string{"run", "--lock", "/x", "--", "true"}, "zk", 0},
+		{"unknown flag", run("--no-such-flag"), "no-such-flag", 0},
+		{"command not found", []string{"run", "--zk", zkAddr, "--lock", "/x", "--freeze-guard", "off", "--", "/no/such/command"}, "not found", exitcode.NotFound},
+		{"bad freeze guard", []string{"run", "--zk", zkAddr, "--lock", "/x", "--freeze-guard", "maybe", "--", "true"}, "--freeze-guard", 0},
+		// Issue 16, item 1: inputs that wrapped the budget arithmetic.
+		{"sync limit wraps G", run("--zk-tick-time", "500ms", "--zk-sync-limit", "30000000000"), "sync limit", 0},
+		{"grace wraps the budget", run("--stop-grace", "1500000h"), "stop time K", 0},
+		{"NaN clock drift", run("--clock-drift", "NaN"), "clock drift", 0},
+		{"tick time of days", run("--zk-tick-time", "100h"), "tick time", 0},
+		{"session timeout of years", run("--session-timeout", "20000h"), "--session-timeout must be positive and at most 1h0m0s", 0},
+		{"probe interval of years", run("--mount", "/", "--probe-interval", "2000000h"), "probe interval", 0},
+		// Issue 16, item 2: accepted though meaningless.
+		{"heartbeat 1ns", run("--heartbeat", "1ns"), "heartbeat 1ns is outside [10ms", 0},
+		{"port not a number", []string{"run", "--zk", "h:abc", "--lock", "/x", "--", "true"}, `port "abc" is not a number`, 0},
+		{"port out of range", []string{"run", "--zk", "h:99999", "--lock", "/x", "--", "true"}, `port "99999" is not a number in 1-65535`, 0},
+		{"NUL in lock path", run("--lock", "/db\x00x"), "U+0000", 0},
+		{"escape in lock path", run("--lock", "/db\x1b[2J"), "U+001B", 0},
+		{"newline in lock path", run("--lock", "/db\nINFO forged"), "U+000A", 0},
+		{"chroot /zookeeper", []string{"run", "--zk", zkAddr + "/zookeeper", "--lock", "/x", "--", "true"}, "reserved", 0},
+		{"chroot under /zookeeper", []string{"run", "--zk", zkAddr + "/zookeeper/quota", "--lock", "/x", "--", "true"}, "reserved", 0},
+		{"chroot reaching /zookeeper", []string{"run", "--zk", zkAddr + "/a/../zookeeper", "--lock", "/x", "--", "true"}, "not allowed", 0},
+		{"lock path under /zookeeper", run("--lock", "/zookeeper/config"), "reserved", 0},
+		{"stop signal STOP", run("--stop-signal", "STOP"), "--stop-signal SIGSTOP suspends the child", 0},
+		{"stop signal TSTP", run("--stop-signal", "TSTP"), "SIGTSTP suspends", 0},
+		{"stop signal TTIN", run("--stop-signal", "21"), "SIGTTIN suspends", 0},
+		{"stop signal TTOU", run("--stop-signal", "SIGTTOU"), "SIGTTOU suspends", 0},
+		{"signal map makes TERM a STOP", run("--signal-map", "TERM:STOP"), "SIGTERM would become SIGSTOP", 0},
+		{"signal map makes INT a TSTP", run("--signal-map", "INT:TSTP"), "SIGINT would become SIGTSTP", 0},
+		{"mount does not exist", run("--mount", "/nonexistent"), "--mount /nonexistent: no such file or directory", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.code
+			if want == 0 {
+				want = exitcode.RefusedConfig
+			}
+			code, stderr := runInProcess(t, tt.args...)
+			if code != want {
+				t.Fatalf("exit %d, want %d\n%s", code, want, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Fatalf("message does not mention %q:\n%s", tt.want, stderr)
+			}
+		})
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("refused configurations made %d connections to ZooKeeper", n)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a refused configuration started its child")
+	}
 }

@@ -141,6 +141,9 @@ func runConfig(c *cli.Context, log *slog.Logger, state *health.State) (runner.Co
 	if err := phasesFromFlags(c, &cfg); err != nil {
 		return runner.Config{}, err
 	}
+	if err := checkStopSignals(cfg.StopSignal, cfg.SignalMap); err != nil {
+		return runner.Config{}, err
+	}
 	if err := fencingFromFlags(c, &cfg, state); err != nil {
 		return runner.Config{}, err
 	}

@@ -3,13 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -150,75 +148,6 @@ func TestNegotiatedTimeoutBelowRequestedIsUsed(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the child ran although the negotiated budget is unsafe")
-	}
-}
-
-func TestRefusedConfigurationsExitBeforeConnecting(t *testing.T) {
-	needZK(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	accepted := 0
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			accepted++
-			mu.Unlock()
-			c.Close()
-		}
-	}()
-	zkAddr := ln.Addr().String()
-	marker := filepath.Join(t.TempDir(), "started")
-	child := []string{"--", "touch", marker}
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"budget too small", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--session-timeout", "10s"}, child...), "D_kill - t_s"},
-		{"zero grace", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--stop-grace", "0s"}, child...), "--stop-grace"},
-		{"drift", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--clock-drift", "0.7"}, child...), "clock drift"},
-		{"no command", []string{"run", "--zk", zkAddr, "--lock", "/x"}, "no command"},
-		{"bad zk", append([]string{"run", "--zk", "zk1", "--lock", "/x"}, child...), "want host:port"},
-		{"relative lock", append([]string{"run", "--zk", zkAddr, "--lock", "x"}, child...), "absolute"},
-		{"bad signal", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--stop-signal", "FOO"}, child...), "--stop-signal"},
-		{"bad signal map", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--signal-map", "TERM"}, child...), "--signal-map"},
-		{"unknown user", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--user", "no-such-user-zkf"}, child...), "no-such-user-zkf"},
-		{"bad log format", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--log-format", "xml"}, child...), "--log-format"},
-		{"missing --zk", append([]string{"run", "--lock", "/x"}, child...), "zk"},
-		{"unknown flag", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--no-such-flag"}, child...), "no-such-flag"},
-		{"command not found", []string{"run", "--zk", zkAddr, "--lock", "/x", "--", "/no/such/command"}, "not found"},
-		{"bad freeze guard", append([]string{"run", "--zk", zkAddr, "--lock", "/x", "--freeze-guard", "maybe"}, child...), "--freeze-guard"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			want := exitcode.RefusedConfig
-			if tt.name == "command not found" {
-				want = exitcode.NotFound // refused just the same, with its own code
-			}
-			w := startWrapper(t, nil, tt.args...)
-			if code := w.wait(10 * time.Second); code != want {
-				t.Fatalf("exit %d, want %d", code, want)
-			}
-			if !strings.Contains(w.log(), tt.want) {
-				t.Fatalf("message does not mention %q:\n%s", tt.want, w.log())
-			}
-		})
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if accepted != 0 {
-		t.Fatalf("refused configurations made %d connections to ZooKeeper", accepted)
-	}
-	if _, err := os.Stat(marker); err == nil {
-		t.Fatal("a refused configuration started its child")
 	}
 }
 

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
@@ -70,7 +75,49 @@ func volumesFromFlags(c *cli.Context) ([]fsguard.Volume, fsguard.ProbeConfig, er
 	if err := fsguard.ValidateVolumes(vols); err != nil {
 		return nil, probe, refused("%v", err)
 	}
+	for _, v := range vols {
+		if err := mountPathExists(v.Path); err != nil {
+			return nil, probe, err
+		}
+	}
 	return vols, probe, nil
+}
+
+// mountStatLimit bounds the stat of a --mount path before the lock: a hard
+// NFS mount whose server is gone blocks stat forever, and that is for the
+// storage checks under the lock to report, not for flag parsing to hang on.
+const mountStatLimit = 2 * time.Second
+
+// mountPathExists refuses a --mount path that does not exist or is not a
+// directory: that is a configuration no storage check under the lock can
+// make right, so it is refused before the lock is taken. A stat that does
+// not answer in time is left to the storage checks.
+func mountPathExists(path string) error {
+	done := make(chan error, 1) // buffered: a stuck stat's goroutine never blocks on it
+	go func() {
+		fi, err := os.Stat(path)
+		if err == nil && !fi.IsDir() {
+			err = errors.New("not a directory")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return refused("--mount %s: %v (a mount path must be an existing directory)", path, errUnwrapPath(err))
+		}
+	case <-time.After(mountStatLimit):
+	}
+	return nil
+}
+
+// errUnwrapPath drops the path os.Stat repeats in its error.
+func errUnwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // pairVolumes builds one volume per --mount from the per-mount flags.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -30,21 +32,28 @@ func parseStorageFlags(t *testing.T, args ...string) ([]fsguard.Volume, fsguard.
 }
 
 func TestStorageFlags(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"data", "wal"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, wal := filepath.Join(root, "data"), filepath.Join(root, "wal")
 	cases := []struct {
 		name string
 		args []string
 		want []fsguard.Volume
 	}{
 		{"none", nil, nil},
-		{"one shared mount", []string{"--mount", "/data", "--fstype", "nfs4", "--mount-source", "srv:/x", "--min-free", "10GiB"},
-			[]fsguard.Volume{{Path: "/data", FSType: "nfs4", Source: "srv:/x", MinFree: 10 << 30}}},
-		{"once applies to all", []string{"--mount", "/data", "--mount", "/wal", "--fstype", "fuse.*", "--min-free", "500M"},
-			[]fsguard.Volume{{Path: "/data", FSType: "fuse.*", MinFree: 500 << 20}, {Path: "/wal", FSType: "fuse.*", MinFree: 500 << 20}}},
-		{"paired by position", []string{"--mount", "/data", "--mount", "/wal", "--fstype", "nfs4", "--fstype", "*",
+		{"one shared mount", []string{"--mount", data, "--fstype", "nfs4", "--mount-source", "srv:/x", "--min-free", "10GiB"},
+			[]fsguard.Volume{{Path: data, FSType: "nfs4", Source: "srv:/x", MinFree: 10 << 30}}},
+		{"once applies to all", []string{"--mount", data, "--mount", wal, "--fstype", "fuse.*", "--min-free", "500M"},
+			[]fsguard.Volume{{Path: data, FSType: "fuse.*", MinFree: 500 << 20}, {Path: wal, FSType: "fuse.*", MinFree: 500 << 20}}},
+		{"paired by position", []string{"--mount", data, "--mount", wal, "--fstype", "nfs4", "--fstype", "*",
 			"--mount-source", "a:/d", "--mount-source", "b:/w", "--min-free", "1048576", "--min-free", "0"},
-			[]fsguard.Volume{{Path: "/data", FSType: "nfs4", Source: "a:/d", MinFree: 1 << 20}, {Path: "/wal", FSType: "*", Source: "b:/w"}}},
-		{"device", []string{"--mount", "/data", "--device", "/dev/disk/by-id/x", "--fstype", "ext4", "--mount-options", "noatime,data=ordered"},
-			[]fsguard.Volume{{Path: "/data", Device: "/dev/disk/by-id/x", FSType: "ext4", MountOptions: "noatime,data=ordered"}}},
+			[]fsguard.Volume{{Path: data, FSType: "nfs4", Source: "a:/d", MinFree: 1 << 20}, {Path: wal, FSType: "*", Source: "b:/w"}}},
+		{"device", []string{"--mount", data, "--device", "/dev/disk/by-id/x", "--fstype", "ext4", "--mount-options", "noatime,data=ordered"},
+			[]fsguard.Volume{{Path: data, Device: "/dev/disk/by-id/x", FSType: "ext4", MountOptions: "noatime,data=ordered"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -82,6 +91,10 @@ func TestStorageFlagsRefused(t *testing.T) {
 		{"negative size", []string{"--mount", "/a", "--min-free", "-1G"}, "--min-free"},
 		{"probe interval too small", []string{"--mount", "/a", "--probe-interval", "1ms"}, "probe interval"},
 		{"probe timeout zero", []string{"--mount", "/a", "--probe-timeout", "0s"}, "probe timeout"},
+		{"probe interval of years", []string{"--mount", "/a", "--probe-interval", "2000000h"}, "probe interval 2000000h0m0s is outside"},
+		{"probe timeout of years", []string{"--mount", "/a", "--probe-timeout", "2000000h"}, "probe timeout 2000000h0m0s is outside"},
+		{"mount path does not exist", []string{"--mount", "/nonexistent-zkfence"}, "--mount /nonexistent-zkfence: no such file or directory"},
+		{"mount path is a file", []string{"--mount", "/etc/hostname"}, "not a directory"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,7 +110,8 @@ func TestStorageFlagsRefused(t *testing.T) {
 }
 
 func TestStorageFlagsFromEnvironment(t *testing.T) {
-	t.Setenv("ZKFENCE_MOUNT", "/data,/wal")
+	data, wal := t.TempDir(), t.TempDir()
+	t.Setenv("ZKFENCE_MOUNT", data+","+wal)
 	t.Setenv("ZKFENCE_FSTYPE", "nfs4")
 	t.Setenv("ZKFENCE_MIN_FREE", "1G,2G")
 	t.Setenv("ZKFENCE_PROBE_INTERVAL", "500ms")
@@ -106,7 +120,7 @@ func TestStorageFlagsFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []fsguard.Volume{{Path: "/data", FSType: "nfs4", MinFree: 1 << 30}, {Path: "/wal", FSType: "nfs4", MinFree: 2 << 30}}
+	want := []fsguard.Volume{{Path: data, FSType: "nfs4", MinFree: 1 << 30}, {Path: wal, FSType: "nfs4", MinFree: 2 << 30}}
 	if !reflect.DeepEqual(vols, want) {
 		t.Errorf("got %+v, want %+v", vols, want)
 	}
