@@ -212,6 +212,9 @@ func Float(f float64) *float64 { return &f }
 // Int is a shorthand for the address of i.
 func Int(i int) *int { return &i }
 
+// Int64 is a shorthand for the address of i.
+func Int64(i int64) *int64 { return &i }
+
 // UnmarshalJSON keeps the string or the raw secret reference.
 func (e *EnvValue) UnmarshalJSON(b []byte) error {
 	*e = EnvValue{}
