@@ -44,3 +44,26 @@ func TestExternalVolumesOfAnApp(t *testing.T) {
 	}
 	wantLog(t, f, "GET /v2/apps/db/orders", "GET /v2/apps/db/orders/tasks", "GET /v2/apps/db/pg", "GET /v2/apps/db/none")
 }
+
+// TestDeployExternalAsksForFeatures: an app with an external volume is
+// validated against the features Marathon runs with (GET /v2/info), so it
+// is sent when Marathon has external_volumes and refused before sending
+// when it has not.
+func TestDeployExternalAsksForFeatures(t *testing.T) {
+	def, err := Render(externalSpec(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFake()
+	c := serve(t, f, ClientConfig{})
+	_, err = c.Deploy(context.Background(), KindApp, def, DeployOptions{MesosRole: "foo"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !ve.Has("/container/volumes(0)", "Feature external_volumes is not enabled") {
+		t.Fatalf("want the feature refusal, got %v", err)
+	}
+	f.features = []string{"external_volumes"}
+	if r, err := c.Deploy(context.Background(), KindApp, def, DeployOptions{MesosRole: "foo"}); err != nil || !r.Created {
+		t.Fatalf("with the feature: %+v, %v", r, err)
+	}
+	wantLog(t, f, "GET /v2/apps/db/orders", "GET /v2/info", "GET /v2/apps/db/orders", "GET /v2/info", "POST /v2/apps")
+}

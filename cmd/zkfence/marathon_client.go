@@ -24,6 +24,8 @@ func marathonDeployCommand() *cli.Command {
 			Usage: "send ?force=true even without a role change: overrides a deployment in progress"},
 		&cli.StringFlag{Name: "mesos-role", EnvVars: menv("mesos-role"), Usage: "Marathon's --mesos_role (default: ask Marathon)"},
 		&cli.BoolFlag{Name: "no-validate", EnvVars: menv("no-validate"), Usage: "send the definition without checking it first"},
+		&cli.StringSliceFlag{Name: "enable-features", EnvVars: menv("enable-features"),
+			Usage: "Marathon's --enable_features (default for an app with external volumes: ask Marathon)"},
 	)
 }
 
@@ -36,8 +38,11 @@ func marathonDeploy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := cl.Deploy(c.Context, serviceKind(c), doc, marathon.DeployOptions{Force: c.Bool("force"),
-		MesosRole: c.String("mesos-role"), SkipValidation: c.Bool("no-validate")})
+	opts := marathon.DeployOptions{Force: c.Bool("force"), MesosRole: c.String("mesos-role"), SkipValidation: c.Bool("no-validate")}
+	if c.IsSet("enable-features") {
+		opts.Features = append([]string{}, c.StringSlice("enable-features")...)
+	}
+	r, err := cl.Deploy(c.Context, serviceKind(c), doc, opts)
 	if err != nil {
 		return reportInvalid(c, name, err)
 	}
