@@ -60,7 +60,8 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: Marathon URL %q: want http(s)://host[:port][/path]", ErrBadInput, cfg.URL)
+		return nil, fmt.Errorf("%w: Marathon URL %q: want http(s)://host[:port][/path]", ErrBadInput,
+			redactURL(cfg.URL, cfg.Token))
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("%w: timeout %s is negative", ErrBadInput, cfg.Timeout)

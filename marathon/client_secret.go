@@ -107,3 +107,11 @@ func (c *Client) redactErr(err error) error {
 	}
 	return &redactedError{msg: msg, err: err}
 }
+
+// redactURL is a URL fit for a message: no password, no token.
+func redactURL(raw, token string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		raw = u.Redacted()
+	}
+	return (&Client{token: token}).redact(raw)
+}

@@ -166,3 +166,13 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestBadURLRedacted: a refused URL is quoted without its credentials.
+func TestBadURLRedacted(t *testing.T) {
+	for _, raw := range []string{"ftp://admin:hunter2-pw@m:8080", "marathon:8080/?token=hunter2-pw", "ftp://m/hunter2-pw"} {
+		_, err := NewClient(ClientConfig{URL: raw, Token: "hunter2-pw"})
+		if !errors.Is(err, ErrBadInput) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: want ErrBadInput without the secret, got %v", raw, err)
+		}
+	}
+}

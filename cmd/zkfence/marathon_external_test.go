@@ -106,3 +106,10 @@ func TestMarathonExternalVolumeCommands(t *testing.T) {
 		t.Fatalf("volumes --json lists %s, want []", out)
 	}
 }
+
+func TestMarathonConformanceExternalCorpus(t *testing.T) {
+	out, errOut, code := runMarathon(t, "", "conformance", "--corpus", "../../marathon/testdata/corpus-external")
+	if code != 0 || !strings.Contains(out, "all       52      52") {
+		t.Fatalf("%d\n%s\n%s", code, out, errOut)
+	}
+}
