@@ -86,6 +86,12 @@ func (s Spec) command(eng engine, port string) string {
 	if s.Fstype != "" {
 		args = append(args, "--fstype", shQuote(s.Fstype))
 	}
+	if s.ClaimVolume {
+		// A new volume has no fence record and zkfence refuses it (exit
+		// 93) unless told to claim it: the first deployment only, so that
+		// a wrong, empty volume is never taken for this service's.
+		args = append(args, "--claim-volume")
+	}
 	args = append(args,
 		"--data-dir", shExpand(dataDir),
 		"--engine", s.Engine,

@@ -45,6 +45,11 @@ func (s Spec) externalDefaults(eng engine) (Spec, engine, error) {
 	case v.MaxSize != 0 || v.ProfileName != "" || v.PathRegex != "":
 		return s, eng, fmt.Errorf("%w: maxSize, profileName and pathRegex are for local volumes, not external", ErrBadInput)
 	}
+	for k := range v.Options {
+		if k == "driver" || k == dvdiDriverOption {
+			return s, eng, fmt.Errorf("%w: the volume driver is set with driver (--volume-driver), not as an option", ErrBadInput)
+		}
+	}
 	defaultString(&v.Driver, driverRexRay)
 	defaultString(&s.Fstype, "ext4")
 	if s.Fence == nil {
@@ -69,7 +74,7 @@ func (s Spec) externalDefaults(eng engine) (Spec, engine, error) {
 }
 
 // dvdiOptions prefixes option names with "dvdi/" when they have no
-// namespace, and drops a dvdi/driver (the driver is VolumeSpec.Driver).
+// namespace.
 func dvdiOptions(in map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range in {
@@ -78,7 +83,6 @@ func dvdiOptions(in map[string]string) map[string]string {
 		}
 		out[k] = v
 	}
-	delete(out, dvdiDriverOption)
 	return out
 }
 

@@ -166,6 +166,23 @@ func TestRenderFenceOnLocalVolume(t *testing.T) {
 	}
 }
 
+// TestRenderClaimVolume: the first deployment claims the new volume.
+func TestRenderClaimVolume(t *testing.T) {
+	out, err := Render(externalSpec(func(s *Spec) { s.ClaimVolume = true }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a App
+	json.Unmarshal(out, &a)
+	if !strings.Contains(*a.Cmd, "--fstype ext4 --claim-volume --data-dir") {
+		t.Fatalf("cmd %s", *a.Cmd)
+	}
+	out, _ = Render(externalSpec(nil))
+	if strings.Contains(string(out), "--claim-volume") {
+		t.Fatal("--claim-volume rendered without being asked for")
+	}
+}
+
 func TestRenderExternalRefuses(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -182,6 +199,7 @@ func TestRenderExternalRefuses(t *testing.T) {
 		{"fence option shape", func(s *Spec) { s.Fence.Options = []string{"region"} }, "NAME=VALUE"},
 		{"fence timeout", func(s *Spec) { s.Fence.Timeout = "1h" }, "1s to 10m"},
 		{"fence options without agent", func(s *Spec) { s.Fence.Agent = "none" }, "need a fence agent"},
+		{"driver as an option", func(s *Spec) { s.Volume.Options["driver"] = "pxd" }, "not as an option"},
 		{"bad rexray option", func(s *Spec) { s.Volume.Options["iops"] = "0" }, "positive integer"},
 		{"driver on a local volume", func(s *Spec) { s.Volume.Type = "root"; s.Volume.Name = ""; s.Fence = nil }, "for an external volume"},
 	} {

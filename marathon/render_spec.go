@@ -30,6 +30,7 @@ type Spec struct {
 	StopGrace     string            `json:"stopGrace,omitempty"`     // zkfence --stop-grace, on lock loss; default 1s
 	Zkfence       string            `json:"zkfence,omitempty"`       // the zkfence binary in the task, default "zkfence"
 	Fstype        string            `json:"fstype,omitempty"`        // expected file system type of the volume
+	ClaimVolume   bool              `json:"claimVolume,omitempty"`   // zkfence run --claim-volume: for the first deployment of a new volume only
 	Env           map[string]string `json:"env,omitempty"`
 	Constraints   [][]string        `json:"constraints,omitempty"` // placement: [field, operator, value?]
 	Fence         *FenceSpec        `json:"fence,omitempty"`       // zkfence run's fence agent (render_fence.go)

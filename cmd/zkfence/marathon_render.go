@@ -53,6 +53,8 @@ func marathonRenderCommand() *cli.Command {
 			&cli.Int64Flag{Name: "volume-max-size", EnvVars: menv("volume-max-size"), Usage: "largest mount disk to take, MiB"},
 			str("volume-profile", "storage profile of the disk"),
 			str("volume-path-regex", "only disks whose path matches this `regex` (path and mount disks)"),
+			&cli.BoolFlag{Name: "claim-volume", EnvVars: menv("claim-volume"),
+				Usage: "zkfence run --claim-volume: for the first deployment of a new volume, which has no fence record yet; render and deploy again without it once the task runs"},
 			&cli.BoolFlag{Name: "mysql-hostpath", EnvVars: menv("mysql-hostpath"),
 				Usage: "mount the volume at /var/lib/mysql through a host volume (MySQL images; needs --image)"},
 			str("user", "user the database runs as (default postgres or mysql)"),
@@ -119,6 +121,9 @@ func renderSpec(c *cli.Context) (marathon.Spec, error) {
 	}
 	if c.IsSet("mysql-hostpath") {
 		s.MySQLHostPath = c.Bool("mysql-hostpath")
+	}
+	if c.IsSet("claim-volume") {
+		s.ClaimVolume = c.Bool("claim-volume")
 	}
 	if c.IsSet("volume-driver") {
 		s.Volume.Driver = c.String("volume-driver")
