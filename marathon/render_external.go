@@ -52,10 +52,12 @@ func (s Spec) externalDefaults(eng engine) (Spec, engine, error) {
 	}
 	defaultString(&v.Driver, driverRexRay)
 	defaultString(&s.Fstype, "ext4")
-	if s.Fence == nil {
-		s.Fence = &FenceSpec{}
+	fence := FenceSpec{} // a copy: Render does not change its caller's spec
+	if s.Fence != nil {
+		fence = *s.Fence
 	}
-	defaultString(&s.Fence.Agent, fenceAWS)
+	defaultString(&fence.Agent, fenceAWS)
+	s.Fence = &fence
 	s.Volume.Options = dvdiOptions(v.Options)
 	if v.Driver == driverRexRay && s.Containerizer != "DOCKER" {
 		if _, ok := s.Volume.Options["dvdi/newfstype"]; !ok {
@@ -70,7 +72,7 @@ func (s Spec) externalDefaults(eng engine) (Spec, engine, error) {
 		return s, eng, fmt.Errorf("%w: with the DOCKER containerizer an external volume takes no size and no "+
 			"driver options (Marathon refuses them): create the volume beforehand, or use the MESOS containerizer", ErrBadInput)
 	}
-	return s, eng, s.Fence.check()
+	return s, eng, nil
 }
 
 // dvdiOptions prefixes option names with "dvdi/" when they have no

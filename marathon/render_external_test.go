@@ -213,6 +213,19 @@ func TestRenderExternalRefuses(t *testing.T) {
 	}
 }
 
+// TestRenderKeepsTheSpec: the defaults go into Render's copy, not into
+// the caller's spec.
+func TestRenderKeepsTheSpec(t *testing.T) {
+	s := externalSpec(nil)
+	opts := map[string]string{"volumetype": "gp3"}
+	if _, err := Render(s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Fence.Agent != "" || !reflect.DeepEqual(s.Volume.Options, opts) {
+		t.Fatalf("Render changed its argument: fence %+v, options %v", s.Fence, s.Volume.Options)
+	}
+}
+
 // TestRenderExternalWithoutFencing: "none" is an explicit choice.
 func TestRenderExternalWithoutFencing(t *testing.T) {
 	out, err := Render(externalSpec(func(s *Spec) { s.Fence = &FenceSpec{Agent: "none"} }))
