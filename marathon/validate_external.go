@@ -123,6 +123,9 @@ func externalVolumeRules(v *violations, vol *AppVolume, ctype, prefix string, op
 // dvdiVolumeRules are DVDIProvider's rules of one volume (ramlVolume).
 func dvdiVolumeRules(v *violations, vol *AppVolume, ctype, prefix string) {
 	ext := vol.External
+	if ext.Name == nil {
+		v.add(prefix+"/external/name", "not defined") // besides the API's "must not be empty"
+	}
 	driver, ok := ext.Options[dvdiDriverOption]
 	switch {
 	case !ok:
