@@ -46,7 +46,9 @@ type ClientConfig struct {
 	Timeout time.Duration // per request; DefaultTimeout when zero
 }
 
-// Client speaks Marathon's REST API (/v2). It never logs or reports its token.
+// Client speaks Marathon's REST API (/v2). It never logs or reports its
+// token, sends it only to Marathon's origin (scheme, host and port), and
+// redacts credentials from every message (client_secret.go).
 type Client struct {
 	base    *url.URL
 	token   string
@@ -58,7 +60,8 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: Marathon URL %q: want http(s)://host[:port][/path]", ErrBadInput, cfg.URL)
+		return nil, fmt.Errorf("%w: Marathon URL %q: want http(s)://host[:port][/path]", ErrBadInput,
+			redactURL(cfg.URL, cfg.Token))
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("%w: timeout %s is negative", ErrBadInput, cfg.Timeout)
@@ -78,8 +81,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	auth := &authTransport{base: tr, origin: u, token: cfg.Token}
 	return &Client{base: u, token: cfg.Token, timeout: cfg.Timeout,
-		hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}}, nil
+		hc: &http.Client{Transport: auth, Timeout: cfg.Timeout}}, nil
 }
 
 // APIError is an answer of Marathon other than 2xx.
@@ -153,11 +157,11 @@ func (c *Client) doHeader(ctx context.Context, method, path string, query url.Va
 		return nil, c.transportError(method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, apiError(method, path, resp.StatusCode, data)
+		return nil, c.redactAPIError(apiError(method, path, resp.StatusCode, data))
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return nil, fmt.Errorf("%s %s: unexpected answer from Marathon: %v", method, path, err)
+			return nil, c.redactErr(fmt.Errorf("%s %s: unexpected answer from Marathon: %v", method, path, err))
 		}
 	}
 	return resp.Header, nil
@@ -187,10 +191,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, query url.
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "token="+c.token)
-	}
-	return req, nil
+	return req, nil // the token is added by authTransport, for Marathon's origin only
 }
 
 // transportError says what went wrong without the URL's credentials.
@@ -201,9 +202,9 @@ func (c *Client) transportError(method, path string, err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = ue.Err
+		err = ue.Err // its URL may be a redirect's, with credentials in it
 	}
-	return fmt.Errorf("%s %s: cannot reach Marathon at %s: %w", method, path, c.base.Host, err)
+	return c.redactErr(fmt.Errorf("%s %s: cannot reach Marathon at %s: %w", method, path, c.base.Host, err))
 }
 
 // apiError reads Marathon's error body: {"message": ..., "details": [...]}

@@ -48,20 +48,37 @@ type DeployResult struct {
 	Version      string `json:"version,omitempty"`
 }
 
-// MesosRole asks Marathon for its --mesos_role (GET /v2/info).
-func (c *Client) MesosRole(ctx context.Context) (string, error) {
+// ServerInfo is what validation needs of Marathon's configuration.
+type ServerInfo struct {
+	MesosRole string   // --mesos_role ("*" when unset)
+	Features  []string // --enable_features
+}
+
+// Info asks Marathon for its configuration (GET /v2/info, marathon_config).
+func (c *Client) Info(ctx context.Context) (ServerInfo, error) {
 	var info struct {
 		Config struct {
-			MesosRole string `json:"mesos_role"`
+			MesosRole string   `json:"mesos_role"`
+			Features  []string `json:"features"`
 		} `json:"marathon_config"`
 	}
 	if err := c.do(ctx, "GET", "/v2/info", nil, nil, &info); err != nil {
-		return "", err
+		return ServerInfo{}, err
 	}
-	if info.Config.MesosRole == "" {
-		return "*", nil
+	out := ServerInfo{MesosRole: info.Config.MesosRole, Features: info.Config.Features}
+	if out.MesosRole == "" {
+		out.MesosRole = "*"
 	}
-	return info.Config.MesosRole, nil
+	if out.Features == nil {
+		out.Features = []string{}
+	}
+	return out, nil
+}
+
+// MesosRole asks Marathon for its --mesos_role (GET /v2/info).
+func (c *Client) MesosRole(ctx context.Context) (string, error) {
+	info, err := c.Info(ctx)
+	return info.MesosRole, err
 }
 
 // App reads an app's definition (GET /v2/apps/{id}), as raw JSON so that

@@ -22,7 +22,7 @@ type Case struct {
 	File    string // relative to the corpus directory
 	Kind    Kind
 	Valid   bool
-	Rules   string // "head", "head,previous-role=*", "schema", "update", "legacy"
+	Rules   string // "head", "head,previous-role=*", "head,features=external_volumes", "schema", "update", "legacy"
 	Message string // "" when not pinned
 }
 
@@ -74,8 +74,10 @@ func (c Case) RuleSet() string {
 }
 
 // Options are the Validate options the case's rules stand for: a Marathon
-// with --mesos_role foo for "head" (as the corpus README says), and the
-// previous role when the rules name one.
+// with --mesos_role foo for "head" (as the corpus README says), the
+// previous role when the rules name one ("previous-role=*"), and each
+// feature they enable ("features=external_volumes", Marathon's
+// --enable_features).
 func (c Case) Options() (Options, error) {
 	parts := strings.Split(c.Rules, ",")
 	var o Options
@@ -90,11 +92,13 @@ func (c Case) Options() (Options, error) {
 		return o, fmt.Errorf("%w: unknown rules %q", ErrBadInput, c.Rules)
 	}
 	for _, p := range parts[1:] {
-		role, ok := strings.CutPrefix(p, "previous-role=")
-		if !ok {
+		if role, ok := strings.CutPrefix(p, "previous-role="); ok {
+			o.PreviousRole = role
+		} else if f, ok := strings.CutPrefix(p, "features="); ok && f != "" {
+			o.Features = append(o.Features, f)
+		} else {
 			return o, fmt.Errorf("%w: unknown rule parameter %q", ErrBadInput, p)
 		}
-		o.PreviousRole = role
 	}
 	return o, nil
 }

@@ -17,6 +17,10 @@ type DeployOptions struct {
 	MesosRole string
 	// SkipValidation sends the definition without validating it first.
 	SkipValidation bool
+	// Features are Marathon's --enable_features for the local validation;
+	// when nil and the app has an external volume, Deploy asks Marathon
+	// (GET /v2/info), which refuses such an app without external_volumes.
+	Features []string
 }
 
 // Deploy creates or updates an app (kind KindApp) or a pod (KindPod):
@@ -47,10 +51,18 @@ func (c *Client) Deploy(ctx context.Context, kind Kind, def []byte, opts DeployO
 	if err != nil {
 		return DeployResult{}, err
 	}
-	vopts := Options{Rules: RulesHead, MesosRole: opts.MesosRole}
-	if !opts.SkipValidation && vopts.MesosRole == "" {
-		if vopts.MesosRole, err = c.MesosRole(ctx); err != nil {
+	vopts := Options{Rules: RulesHead, MesosRole: opts.MesosRole, Features: opts.Features}
+	needFeatures := opts.Features == nil && kind == KindApp && hasExternalVolumes(def)
+	if !opts.SkipValidation && (vopts.MesosRole == "" || needFeatures) {
+		info, err := c.Info(ctx)
+		if err != nil {
 			return DeployResult{}, err
+		}
+		if vopts.MesosRole == "" {
+			vopts.MesosRole = info.MesosRole
+		}
+		if needFeatures {
+			vopts.Features = info.Features
 		}
 	}
 	force := opts.Force
@@ -71,6 +83,12 @@ func (c *Client) Deploy(ctx context.Context, kind Kind, def []byte, opts DeployO
 		}
 	}
 	return c.send(ctx, kind, head.ID, current == nil, def, force)
+}
+
+// hasExternalVolumes: an app definition with an external volume.
+func hasExternalVolumes(def []byte) bool {
+	var a App
+	return json.Unmarshal(def, &a) == nil && a.hasExternalVolumes()
 }
 
 // current is the service's definition, or nil when there is none.

@@ -31,6 +31,7 @@ type fakeMarathon struct {
 	token     string
 	delay     time.Duration
 	mesosRole string
+	features  []string // --enable_features, in /v2/info
 	apps      map[string]json.RawMessage
 	pods      map[string]json.RawMessage
 	tasks     map[string][]Task
@@ -74,7 +75,7 @@ func (f *fakeMarathon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/v2/info" && r.Method == "GET":
 		reply(w, 200, map[string]any{"name": "marathon", "version": "1.10.17",
-			"marathon_config": map[string]any{"mesos_role": f.mesosRole}})
+			"marathon_config": map[string]any{"mesos_role": f.mesosRole, "features": f.features}})
 	case strings.HasPrefix(p, "/v2/apps"):
 		f.apps2(w, r, strings.TrimPrefix(p, "/v2/apps"))
 	case strings.HasPrefix(p, "/v2/pods"):

@@ -10,15 +10,17 @@ import (
 
 // FuzzValidate feeds any bytes to Validate as every kind under every rule
 // set. It must never panic, and it must answer nil, a ValidationError with
-// at least one error, or ErrBadInput. The seeds are the corpus files.
+// at least one error, or ErrBadInput. The seeds are the files of both
+// corpora (local and external volumes).
 //
 //	go test -run '^$' -fuzz FuzzValidate -fuzztime 60s ./marathon
 func FuzzValidate(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*.json"))
-	if len(files) == 0 {
+	external, _ := filepath.Glob(filepath.Join(externalCorpusDir, "*", "*.json"))
+	if len(files) == 0 || len(external) == 0 {
 		f.Fatalf("no seeds: the corpus must be at %s", corpusDir)
 	}
-	for _, name := range files {
+	for _, name := range append(files, external...) {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -27,7 +29,8 @@ func FuzzValidate(f *testing.F) {
 	}
 	f.Add([]byte(`{"from": {"id": "/a", "container": {"volumes": [{"persistent": {"size": 1}}]}}, "to": {}}`), uint8(4))
 	kinds := []Kind{KindApp, KindPod, KindVolume, KindContainer, KindAppUpdate, KindPodUpdate}
-	ruleSets := []Options{{}, {Rules: RulesSchema}, {Rules: RulesLegacy}, {MesosRole: "foo", PreviousRole: "*"}}
+	ruleSets := []Options{{}, {Rules: RulesSchema}, {Rules: RulesLegacy}, {MesosRole: "foo", PreviousRole: "*"},
+		{MesosRole: "foo", Features: []string{featureExternalVolumes}}}
 	f.Fuzz(func(t *testing.T, data []byte, pick uint8) {
 		opts := ruleSets[int(pick)%len(ruleSets)]
 		for _, kind := range kinds {

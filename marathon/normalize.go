@@ -8,7 +8,8 @@ import "strings"
 // definition, so the defaults below decide what is valid:
 //
 //   - an app or pod is resident when it has a persistent volume;
-//   - a resident service without upgradeStrategy gets 0.5/0, others 1/1;
+//   - a resident service (or an app with an external volume) without
+//     upgradeStrategy gets 0.5/0, others 1/1;
 //     a member left out of an upgradeStrategy is 1.0;
 //   - a resident service without unreachableStrategy gets "disabled";
 //   - a service without role gets the default role (RoleSettings).
@@ -40,7 +41,9 @@ func normalizeApp(a *App, opts Options) {
 		a.Instances = Int(1)
 	}
 	resident := a.isResident()
-	a.UpgradeStrategy = normalizeUpgrade(a.UpgradeStrategy, resident)
+	// An app with an external volume gets the upgrade strategy of resident
+	// tasks too (AppConversion.UpgradeStrategyConverter).
+	a.UpgradeStrategy = normalizeUpgrade(a.UpgradeStrategy, resident || a.hasExternalVolumes())
 	if a.UnreachableStrategy == nil && resident {
 		a.UnreachableStrategy = &UnreachableStrategy{Disabled: true}
 	}

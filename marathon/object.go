@@ -175,13 +175,25 @@ func encodeObject(v any, raw fields) ([]byte, error) {
 			delete(out, m.name)
 			continue
 		}
-		b, err := json.Marshal(m.value.Interface())
+		b, err := marshalPlain(m.value.Interface())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.name, err)
 		}
 		out[m.name] = b
 	}
-	return json.Marshal(out)
+	return marshalPlain(out)
+}
+
+// marshalPlain is json.Marshal without the HTML escaping of & < >, which
+// would make a rendered shell command unreadable ("\u0026\u0026").
+func marshalPlain(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func isUnset(v reflect.Value) bool {

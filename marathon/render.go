@@ -1,6 +1,7 @@
 package marathon
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -24,8 +25,11 @@ import (
 //   - the command: exec zkfence run ... -- postgres|mysqld, so that zkfence
 //     is the process Mesos signals.
 //
-// The definition it returns passes Validate with RulesHead for Marathon
-// with s.MesosRole; otherwise Render returns the validation error.
+// With an external volume (Volume.Type "external") it writes the app of
+// render_external.go instead. The definition it returns passes Validate
+// with RulesHead for Marathon with s.MesosRole (and, for an external
+// volume, --enable_features external_volumes); otherwise Render returns
+// the validation error.
 func Render(s Spec) ([]byte, error) {
 	s, eng, err := s.withDefaults()
 	if err != nil {
@@ -38,19 +42,32 @@ func Render(s Spec) ([]byte, error) {
 	} else {
 		def = renderApp(s, eng)
 	}
-	out, err := json.MarshalIndent(def, "", "  ")
-	if err != nil {
+	// Not json.MarshalIndent: it writes & < > as \u0026..., which makes
+	// a shell command unreadable.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(def); err != nil {
 		return nil, err
 	}
-	if err := Validate(kind, out, Options{Rules: RulesHead, MesosRole: s.MesosRole}); err != nil {
+	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	opts := Options{Rules: RulesHead, MesosRole: s.MesosRole}
+	if s.Volume.Type == volumeExternal {
+		opts.Features = []string{featureExternalVolumes}
+	}
+	if err := Validate(kind, out, opts); err != nil {
 		return nil, fmt.Errorf("the rendered %s is not valid: %w", kind, err)
 	}
 	return append(out, '\n'), nil
 }
 
 // dataPaths are the guarded mount and the data directory in the task.
-func (s Spec) dataPaths() (mount, dataDir string) {
+func (s Spec) dataPaths(eng engine) (mount, dataDir string) {
 	mount = "$MESOS_SANDBOX/" + s.Volume.Name
+	if s.Volume.Type == volumeExternal {
+		mount = "$MESOS_SANDBOX/" + s.externalContainerPath(eng)
+	}
 	if s.MySQLHostPath {
 		mount = "/var/lib/mysql"
 	}
@@ -60,7 +77,8 @@ func (s Spec) dataPaths() (mount, dataDir string) {
 // command is the shell command of the task; port is the variable that
 // holds the port of zkfence's health endpoint.
 func (s Spec) command(eng engine, port string) string {
-	mount, dataDir := s.dataPaths()
+	mount, dataDir := s.dataPaths(eng)
+	fence, before := s.Fence.fenceArgs()
 	args := []string{"exec", shQuote(s.Zkfence), "run",
 		"--zk", shQuote(s.ZK),
 		"--lock", shQuote(s.Lock),
@@ -68,22 +86,34 @@ func (s Spec) command(eng engine, port string) string {
 	if s.Fstype != "" {
 		args = append(args, "--fstype", shQuote(s.Fstype))
 	}
+	if s.ClaimVolume {
+		// A new volume has no fence record and zkfence refuses it (exit
+		// 93) unless told to claim it: the first deployment only, so that
+		// a wrong, empty volume is never taken for this service's.
+		args = append(args, "--claim-volume")
+	}
 	args = append(args,
 		"--data-dir", shExpand(dataDir),
 		"--engine", s.Engine,
 		"--http", shExpand("0.0.0.0:$"+port),
 		"--user", shQuote(s.User),
 		"--stop-signal", shQuote(s.StopSignal),
-		"--stop-grace", shQuote(s.StopGrace),
-		"--", eng.command(shExpand(dataDir)))
-	return strings.Join(args, " ")
+		"--stop-grace", shQuote(s.StopGrace))
+	args = append(args, fence...)
+	args = append(args, "--", eng.command(shExpand(dataDir)))
+	return before + strings.Join(args, " ")
 }
 
 func renderApp(s Spec, eng engine) *App {
-	info := s.persistentInfo()
-	vols := []AppVolume{{ContainerPath: Str(s.Volume.Name), Mode: "RW", Persistent: info}}
-	if s.MySQLHostPath {
-		vols = append(vols, AppVolume{ContainerPath: Str("/var/lib/mysql"), HostPath: Str(s.Volume.Name), Mode: "RW"})
+	var vols []AppVolume
+	switch {
+	case s.Volume.Type == volumeExternal:
+		vols = []AppVolume{s.externalVolume(s.externalContainerPath(eng))}
+	default:
+		vols = []AppVolume{{ContainerPath: Str(s.Volume.Name), Mode: "RW", Persistent: s.persistentInfo()}}
+		if s.MySQLHostPath {
+			vols = append(vols, AppVolume{ContainerPath: Str("/var/lib/mysql"), HostPath: Str(s.Volume.Name), Mode: "RW"})
+		}
 	}
 	c := &Container{Type: s.Containerizer, Volumes: vols}
 	if s.Image != "" {
@@ -100,6 +130,12 @@ func renderApp(s Spec, eng engine) *App {
 		UpgradeStrategy:     &UpgradeStrategy{MinimumHealthCapacity: Float(0), MaximumOverCapacity: Float(0)},
 		UnreachableStrategy: &UnreachableStrategy{Disabled: true},
 		TaskKillGracePeriod: Float(s.killGraceSeconds()),
+	}
+	if s.Volume.Type == volumeExternal {
+		// The volume follows the task: Marathon relaunches it elsewhere
+		// 5 minutes after losing its agent, and kills the old task if
+		// that comes back after 10 (render_external.go).
+		a.UnreachableStrategy = &UnreachableStrategy{InactiveAfterSeconds: Int64(300), ExpungeAfterSeconds: Int64(600)}
 	}
 	if s.Containerizer == "DOCKER" {
 		// Bridge networking: containerPort 0 takes the host port, so

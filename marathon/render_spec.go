@@ -8,7 +8,8 @@ import (
 )
 
 // Spec is what render needs to know to write a definition for a fenced
-// database. Only ID, Engine, ZK and Volume.Size have no default.
+// database. Only ID, Engine, ZK and Volume.Size have no default (an
+// external volume needs Volume.Name instead of Volume.Size).
 type Spec struct {
 	Kind          string            `json:"kind,omitempty"`          // app (default) or pod
 	ID            string            `json:"id"`                      // "/db/orders"
@@ -29,18 +30,24 @@ type Spec struct {
 	StopGrace     string            `json:"stopGrace,omitempty"`     // zkfence --stop-grace, on lock loss; default 1s
 	Zkfence       string            `json:"zkfence,omitempty"`       // the zkfence binary in the task, default "zkfence"
 	Fstype        string            `json:"fstype,omitempty"`        // expected file system type of the volume
+	ClaimVolume   bool              `json:"claimVolume,omitempty"`   // zkfence run --claim-volume: for the first deployment of a new volume only
 	Env           map[string]string `json:"env,omitempty"`
 	Constraints   [][]string        `json:"constraints,omitempty"` // placement: [field, operator, value?]
+	Fence         *FenceSpec        `json:"fence,omitempty"`       // zkfence run's fence agent (render_fence.go)
 }
 
-// VolumeSpec is the local persistent volume.
+// VolumeSpec is the volume: a local persistent volume (type root, path or
+// mount), or an external volume (type external) that a Docker volume
+// driver attaches to whichever agent runs the task (render_external.go).
 type VolumeSpec struct {
-	Name        string `json:"name,omitempty"`        // container path or pod volume name; default pgdata or mysqldata
-	Type        string `json:"type,omitempty"`        // root (default), path or mount
-	Size        int64  `json:"size"`                  // MiB
-	MaxSize     int64  `json:"maxSize,omitempty"`     // MiB, mount disks only
-	ProfileName string `json:"profileName,omitempty"` // storage profile of the disk
-	PathRegex   string `json:"pathRegex,omitempty"`   // only disks whose path matches (path and mount disks)
+	Name        string            `json:"name,omitempty"`        // local: container path or pod volume name, default pgdata or mysqldata; external: the volume in the storage service (required)
+	Type        string            `json:"type,omitempty"`        // root (default), path, mount or external
+	Size        int64             `json:"size,omitempty"`        // MiB (an external volume: rounded up to GiB; optional)
+	MaxSize     int64             `json:"maxSize,omitempty"`     // MiB, mount disks only
+	ProfileName string            `json:"profileName,omitempty"` // storage profile of the disk
+	PathRegex   string            `json:"pathRegex,omitempty"`   // only disks whose path matches (path and mount disks)
+	Driver      string            `json:"driver,omitempty"`      // external: the Docker volume driver, default rexray
+	Options     map[string]string `json:"options,omitempty"`     // external: driver options, "dvdi/" prefixed when not given
 }
 
 // engine is what differs between PostgreSQL and MySQL.
@@ -75,9 +82,23 @@ func (s Spec) withDefaults() (Spec, engine, error) {
 		return s, eng, fmt.Errorf("%w: an id is needed, e.g. /db/orders", ErrBadInput)
 	case s.ZK == "":
 		return s, eng, fmt.Errorf("%w: the ZooKeeper servers (zk) are needed", ErrBadInput)
-	case s.Volume.Size <= 0:
+	case s.Volume.Type != volumeExternal && s.Volume.Size <= 0:
 		return s, eng, fmt.Errorf("%w: the volume size (MiB) must be positive, got %d", ErrBadInput, s.Volume.Size)
 	}
+	if s.Volume.Type == volumeExternal {
+		return s.externalDefaults(eng)
+	}
+	defaultString(&s.Volume.Name, eng.volume)
+	defaultString(&s.Volume.Type, "root")
+	s, eng, err := s.commonDefaults(eng)
+	if err != nil {
+		return s, eng, err
+	}
+	return s, eng, s.check()
+}
+
+// commonDefaults fills in what every kind of volume shares, and checks it.
+func (s Spec) commonDefaults(eng engine) (Spec, engine, error) {
 	s.ID = absolutePath(s.ID)
 	defaultString(&s.Lock, "/zkfence"+s.ID)
 	defaultString(&s.Containerizer, "MESOS")
@@ -88,8 +109,6 @@ func (s Spec) withDefaults() (Spec, engine, error) {
 	// timings (about 6.8s is the most a 30s session allows).
 	defaultString(&s.StopGrace, "1s")
 	defaultString(&s.Zkfence, "zkfence")
-	defaultString(&s.Volume.Name, eng.volume)
-	defaultString(&s.Volume.Type, "root")
 	if s.CPUs == 0 {
 		s.CPUs = 1
 	}
@@ -99,17 +118,11 @@ func (s Spec) withDefaults() (Spec, engine, error) {
 	if s.Role == "" {
 		s.Role = renderRole(s)
 	}
-	return s, eng, s.check()
+	return s, eng, s.checkCommon()
 }
 
-// check refuses what no Marathon would run, with a message about the spec.
-func (s Spec) check() error {
-	if !volumeName.MatchString(s.Volume.Name) {
-		return fmt.Errorf("%w: volume name %q: want one path element of a-z, 0-9, '-', '_', '.'", ErrBadInput, s.Volume.Name)
-	}
-	if t := s.Volume.Type; t != "root" && t != "path" && t != "mount" {
-		return fmt.Errorf("%w: volume type %q: want root, path or mount", ErrBadInput, t)
-	}
+// checkCommon refuses what no Marathon would run, whatever the volume.
+func (s Spec) checkCommon() error {
 	if s.Containerizer != "MESOS" && s.Containerizer != "DOCKER" {
 		return fmt.Errorf("%w: containerizer %q: want MESOS or DOCKER", ErrBadInput, s.Containerizer)
 	}
@@ -121,6 +134,21 @@ func (s Spec) check() error {
 	}
 	if g, err := time.ParseDuration(s.StopGrace); err != nil || g <= 0 {
 		return fmt.Errorf("%w: stop grace %q: want a positive duration such as 30s", ErrBadInput, s.StopGrace)
+	}
+	return s.Fence.check()
+}
+
+// check refuses a local volume no Marathon would run, with a message
+// about the spec.
+func (s Spec) check() error {
+	if !volumeName.MatchString(s.Volume.Name) {
+		return fmt.Errorf("%w: volume name %q: want one path element of a-z, 0-9, '-', '_', '.'", ErrBadInput, s.Volume.Name)
+	}
+	if t := s.Volume.Type; t != "root" && t != "path" && t != "mount" {
+		return fmt.Errorf("%w: volume type %q: want root, path, mount or external", ErrBadInput, t)
+	}
+	if s.Volume.Driver != "" || len(s.Volume.Options) > 0 {
+		return fmt.Errorf("%w: a volume driver and its options are for an external volume (type external)", ErrBadInput)
 	}
 	if s.Role == "*" {
 		return fmt.Errorf("%w: a service with a persistent volume needs a role other than \"*\": "+

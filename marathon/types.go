@@ -74,7 +74,7 @@ type AppVolume struct {
 	HostPath      *string               `json:"hostPath,omitempty"`
 	Mode          string                `json:"mode,omitempty"` // RW (default) or RO
 	Persistent    *PersistentVolumeInfo `json:"persistent,omitempty"`
-	External      *fields               `json:"external,omitempty"`
+	External      *ExternalVolumeInfo   `json:"external,omitempty"`
 	Secret        *string               `json:"secret,omitempty"`
 
 	raw fields
@@ -89,6 +89,23 @@ type PersistentVolumeInfo struct {
 	MaxSize     *int64     `json:"maxSize,omitempty"`
 	ProfileName *string    `json:"profileName,omitempty"`
 	Constraints [][]string `json:"constraints,omitempty"`
+
+	raw fields
+}
+
+// ExternalVolumeInfo describes an external volume (RAML
+// DVDIExternalVolumeInfo): a volume of a storage service (EBS through
+// REX-Ray, Portworx, ...) that a Docker volume driver attaches to whichever
+// agent runs the task, so it follows the task from node to node. Name is
+// the volume in the storage service; Provider is "dvdi"; Options are
+// "dvdi/<option>" pairs, "dvdi/driver" naming the driver; Size is GiB;
+// Shared leaves the volume out of Marathon's one-app-per-name check.
+type ExternalVolumeInfo struct {
+	Size     *int64            `json:"size,omitempty"`
+	Name     *string           `json:"name,omitempty"`
+	Provider *string           `json:"provider,omitempty"`
+	Options  map[string]string `json:"options,omitempty"`
+	Shared   *bool             `json:"shared,omitempty"`
 
 	raw fields
 }
@@ -194,6 +211,9 @@ func Float(f float64) *float64 { return &f }
 
 // Int is a shorthand for the address of i.
 func Int(i int) *int { return &i }
+
+// Int64 is a shorthand for the address of i.
+func Int64(i int64) *int64 { return &i }
 
 // UnmarshalJSON keeps the string or the raw secret reference.
 func (e *EnvValue) UnmarshalJSON(b []byte) error {

@@ -29,6 +29,9 @@ func (d Docker) MarshalJSON() ([]byte, error)  { return encodeObject(&d, d.raw) 
 func (p *PersistentVolumeInfo) UnmarshalJSON(b []byte) error { return decodeInto(p, &p.raw, b) }
 func (p PersistentVolumeInfo) MarshalJSON() ([]byte, error)  { return encodeObject(&p, p.raw) }
 
+func (e *ExternalVolumeInfo) UnmarshalJSON(b []byte) error { return decodeInto(e, &e.raw, b) }
+func (e ExternalVolumeInfo) MarshalJSON() ([]byte, error)  { return encodeObject(&e, e.raw) }
+
 func (p *PortMapping) UnmarshalJSON(b []byte) error { return decodeInto(p, &p.raw, b) }
 func (p PortMapping) MarshalJSON() ([]byte, error)  { return encodeObject(&p, p.raw) }
 

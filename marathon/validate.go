@@ -54,6 +54,19 @@ type Options struct {
 	// EnforceGroupRole is the top-level group's enforceRole: its services
 	// must use the group's role.
 	EnforceGroupRole bool
+	// Features are Marathon's --enable_features; external volumes need
+	// "external_volumes".
+	Features []string
+}
+
+// feature reports whether Marathon runs with the feature enabled.
+func (o Options) feature(name string) bool {
+	for _, f := range o.Features {
+		if f == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (o Options) rules() RuleSet {
@@ -89,9 +102,9 @@ func Validate(kind Kind, data []byte, opts Options) error {
 	case KindPod:
 		return validatePod(data, opts)
 	case KindVolume:
-		return validateVolumeDoc(data)
+		return validateVolumeDoc(data, opts)
 	case KindContainer:
-		return validateContainerDoc(data)
+		return validateContainerDoc(data, opts)
 	case KindAppUpdate, KindPodUpdate:
 		from, to, err := splitUpdate(data)
 		if err != nil {

@@ -74,7 +74,7 @@ func appAPIRules(a *App, opts Options) *violations {
 	}
 	appNetworkRules(v, a)
 	if a.Container != nil {
-		containerRules(v, a.Container, a.Networks, "/container")
+		containerRules(v, a.Container, a.Networks, "/container", opts)
 	}
 	portDefinitionRules(v, a.PortDefinitions)
 	healthCheckRules(v, a)
@@ -83,6 +83,7 @@ func appAPIRules(a *App, opts Options) *violations {
 		acceptedRolesRules(v, a.AcceptedResourceRoles, "app", a.isResident())
 	}
 	appUpgradeRules(v, a)
+	dvdiAppRules(v, a)
 	if a.isResident() && a.UnreachableStrategy != nil && !a.UnreachableStrategy.Disabled {
 		v.add("/", "unreachableStrategy must be disabled for resident tasks")
 	}

@@ -19,8 +19,9 @@ import (
 //     ["path", "LIKE"|"UNLIKE", regex];
 //   - profileName, when given, is not empty.
 
-// validateVolumeDoc checks one entry of container.volumes, in place.
-func validateVolumeDoc(data []byte) error {
+// validateVolumeDoc checks one entry of container.volumes, in place, as
+// in a container of the Mesos containerizer.
+func validateVolumeDoc(data []byte, opts Options) error {
 	const prefix = "/container/volumes(0)"
 	var vol AppVolume
 	if err := json.Unmarshal(data, &vol); err != nil {
@@ -28,7 +29,7 @@ func validateVolumeDoc(data []byte) error {
 	}
 	normalizeVolume(&vol)
 	v := &violations{}
-	volumeRules(v, &vol, prefix)
+	volumeRules(v, &vol, "MESOS", prefix, opts)
 	if v.empty() {
 		volumeStateRules(v, &vol, prefix)
 	}
@@ -36,14 +37,14 @@ func validateVolumeDoc(data []byte) error {
 }
 
 // validateContainerDoc checks an app's container object, in place.
-func validateContainerDoc(data []byte) error {
+func validateContainerDoc(data []byte, opts Options) error {
 	var c Container
 	if err := json.Unmarshal(data, &c); err != nil {
 		return fromDecode("/container", err).err(msgInvalidJSON)
 	}
 	normalizeContainer(&c)
 	v := &violations{}
-	containerRules(v, &c, nil, "/container")
+	containerRules(v, &c, nil, "/container", opts)
 	if v.empty() {
 		containerStateRules(v, &c, "/container")
 	}
@@ -51,7 +52,7 @@ func validateContainerDoc(data []byte) error {
 }
 
 // containerRules are the API rules of a normalized container at prefix.
-func containerRules(v *violations, c *Container, networks []Network, prefix string) {
+func containerRules(v *violations, c *Container, networks []Network, prefix string, opts Options) {
 	var names []string
 	for _, pm := range c.PortMappings {
 		if pm.Name != "" {
@@ -61,8 +62,9 @@ func containerRules(v *violations, c *Container, networks []Network, prefix stri
 	if len(dedupe(names)) != len(names) {
 		v.add(prefix+"/portMappings", "Port names must be unique.")
 	}
+	externalContainerRules(v, c, prefix)
 	for i := range c.Volumes {
-		volumeRules(v, &c.Volumes[i], fmt.Sprintf("%s/volumes(%d)", prefix, i))
+		volumeRules(v, &c.Volumes[i], c.Type, fmt.Sprintf("%s/volumes(%d)", prefix, i), opts)
 	}
 	switch c.Type {
 	case "DOCKER":
@@ -86,8 +88,9 @@ func containerStateRules(v *violations, c *Container, prefix string) {
 	}
 }
 
-// volumeRules are the API rules of one normalized volume at prefix.
-func volumeRules(v *violations, vol *AppVolume, prefix string) {
+// volumeRules are the API rules of one normalized volume at prefix, in a
+// container of type ctype.
+func volumeRules(v *violations, vol *AppVolume, ctype, prefix string, opts Options) {
 	cp := deref(vol.ContainerPath)
 	switch {
 	case vol.Persistent != nil:
@@ -104,7 +107,9 @@ func volumeRules(v *violations, vol *AppVolume, prefix string) {
 			v.add(prefix+"/mode", "does not equal RW")
 		}
 		persistentInfoRules(v, vol.Persistent, prefix+"/persistent")
-	case vol.External == nil && vol.Secret == nil: // a host volume
+	case vol.External != nil:
+		externalVolumeRules(v, vol, ctype, prefix, opts)
+	case vol.Secret == nil: // a host volume
 		if cp == "" {
 			v.add(prefix+"/containerPath", "must not be empty")
 		}
@@ -141,6 +146,7 @@ func persistentInfoRules(v *violations, info *PersistentVolumeInfo, prefix strin
 // not empty (PersistentVolumeInfo.haveProperProfileName); its path is the
 // state model's (VolumeWithMount.volume).
 func volumeStateRules(v *violations, vol *AppVolume, prefix string) {
+	externalStateRules(v, vol, prefix)
 	if vol.Persistent != nil && vol.Persistent.ProfileName != nil && *vol.Persistent.ProfileName == "" {
 		v.add(prefix+"/volume/persistent/profileName", "must not be empty")
 	}

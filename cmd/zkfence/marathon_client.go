@@ -24,6 +24,8 @@ func marathonDeployCommand() *cli.Command {
 			Usage: "send ?force=true even without a role change: overrides a deployment in progress"},
 		&cli.StringFlag{Name: "mesos-role", EnvVars: menv("mesos-role"), Usage: "Marathon's --mesos_role (default: ask Marathon)"},
 		&cli.BoolFlag{Name: "no-validate", EnvVars: menv("no-validate"), Usage: "send the definition without checking it first"},
+		&cli.StringSliceFlag{Name: "enable-features", EnvVars: menv("enable-features"),
+			Usage: "Marathon's --enable_features (default for an app with external volumes: ask Marathon)"},
 	)
 }
 
@@ -36,8 +38,11 @@ func marathonDeploy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := cl.Deploy(c.Context, serviceKind(c), doc, marathon.DeployOptions{Force: c.Bool("force"),
-		MesosRole: c.String("mesos-role"), SkipValidation: c.Bool("no-validate")})
+	opts := marathon.DeployOptions{Force: c.Bool("force"), MesosRole: c.String("mesos-role"), SkipValidation: c.Bool("no-validate")}
+	if c.IsSet("enable-features") {
+		opts.Features = append([]string{}, c.StringSlice("enable-features")...)
+	}
+	r, err := cl.Deploy(c.Context, serviceKind(c), doc, opts)
 	if err != nil {
 		return reportInvalid(c, name, err)
 	}
@@ -78,17 +83,32 @@ func marathonTasks(c *cli.Context) error {
 	return printTable(c.App.Writer, []string{"TASK", "HOST", "AGENT", "STATE", "STARTED", "VOLUMES"}, rows)
 }
 
-// appTaskRows are an app's tasks, for --json and as table rows.
+// appTask is a task with the app's external volumes, which Marathon's
+// task list leaves out: they are in the app's definition.
+type appTask struct {
+	marathon.Task
+	ExternalVolumes []marathon.ExternalVolume `json:"externalVolumes,omitempty"`
+}
+
+// appTaskRows are an app's tasks, for --json and as table rows. VOLUMES
+// lists the local volumes' persistence IDs and the external volumes
+// (provider/driver:name), which are attached where the task runs.
 func appTaskRows(c *cli.Context, cl *marathon.Client, id string) (any, [][]string, error) {
 	tasks, err := cl.Tasks(c.Context, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	var rows [][]string
-	for _, t := range tasks {
-		rows = append(rows, []string{t.ID, t.Host, t.SlaveID, orDash(t.State), orDash(t.StartedAt), volumeIDs(t.LocalVolumes)})
+	ext, err := cl.ExternalVolumes(c.Context, id)
+	if err != nil {
+		return nil, nil, err
 	}
-	return tasks, rows, nil
+	out := make([]appTask, len(tasks))
+	var rows [][]string
+	for i, t := range tasks {
+		out[i] = appTask{Task: t, ExternalVolumes: ext}
+		rows = append(rows, []string{t.ID, t.Host, t.SlaveID, orDash(t.State), orDash(t.StartedAt), taskVolumes(t.LocalVolumes, ext)})
+	}
+	return out, rows, nil
 }
 
 // podInstanceRows are a pod's instances, for --json and as table rows.
@@ -123,6 +143,11 @@ func marathonVolumes(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if !c.Bool("pod") {
+		if err := noteExternalVolumes(c, cl, id); err != nil {
+			return err
+		}
+	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, append([]marathon.DetachedVolume{}, vols...))
 	}
@@ -131,6 +156,20 @@ func marathonVolumes(c *cli.Context) error {
 		rows = append(rows, []string{v.TaskID, v.Host, v.AgentID, v.ContainerPath, v.PersistenceID})
 	}
 	return printTable(c.App.Writer, []string{"TASK", "HOST", "AGENT", "VOLUME", "PERSISTENCE ID"}, rows)
+}
+
+// noteExternalVolumes says on stderr what volumes does not list for an
+// app with external volumes, and why.
+func noteExternalVolumes(c *cli.Context, cl *marathon.Client, id string) error {
+	ext, err := cl.ExternalVolumes(c.Context, id)
+	if err != nil || len(ext) == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(c.App.ErrWriter, "app %s has external volumes (%s): they are not listed here. They are kept by "+
+		"their storage service, not reserved on an agent: with no task running they are detached and wait for the "+
+		"next task, wherever it starts. There is no reservation to free and wipe does not delete them.\n",
+		id, externalNames(ext))
+	return err
 }
 
 func marathonWipeCommand() *cli.Command {
@@ -160,8 +199,7 @@ func marathonWipe(c *cli.Context) error {
 		return err
 	}
 	if !c.Bool("yes") {
-		ok, err := confirm(c, "Wipe "+what+"?\nIts local volumes are destroyed and their reservation released: the data on them is lost. "+
-			"If the service still wants this instance, Marathon starts a new one with new, empty volumes, on any agent.")
+		ok, err := confirm(c, "Wipe "+what+"?\n"+wipeConsequences(c, cl, id))
 		if err != nil {
 			return err
 		}
@@ -179,6 +217,24 @@ func marathonWipe(c *cli.Context) error {
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "wiped %s\n", what)
 	return err
+}
+
+// wipeConsequences says what a wipe destroys, and what it does not: an
+// app's external volumes outlive the task, and nothing is reserved.
+func wipeConsequences(c *cli.Context, cl *marathon.Client, id string) string {
+	local := "Its local volumes are destroyed and their reservation released: the data on them is lost. " +
+		"If the service still wants this instance, Marathon starts a new one with new, empty volumes, on any agent."
+	if c.Bool("pod") {
+		return local
+	}
+	ext, err := cl.ExternalVolumes(c.Context, id)
+	if err != nil || len(ext) == 0 {
+		return local
+	}
+	return "The task is killed and forgotten. Its external volumes (" + externalNames(ext) + ") are NOT destroyed: " +
+		"they outlive the task, and the next task attaches them again, on whichever agent it starts; there is no " +
+		"reservation to free. To delete their data, delete the volumes in their storage service. " +
+		"Any local volumes of the task are destroyed."
 }
 
 // confirm asks a question on stderr and reads the answer from stdin.
@@ -208,8 +264,12 @@ func describeTask(c *cli.Context, cl *marathon.Client, id, task string) (string,
 			if t.StartedAt != "" {
 				state = "RUNNING since " + t.StartedAt
 			}
+			ext, err := cl.ExternalVolumes(c.Context, id)
+			if err != nil {
+				return "", err
+			}
 			return fmt.Sprintf("task %s of app %s on %s (agent %s, %s, volumes %s)",
-				t.ID, id, t.Host, t.SlaveID, state, volumeIDs(t.LocalVolumes)), nil
+				t.ID, id, t.Host, t.SlaveID, state, taskVolumes(t.LocalVolumes, ext)), nil
 		}
 	}
 	return "", fmt.Errorf("app %s has no task %s: %w", id, task, marathon.ErrNotFound)

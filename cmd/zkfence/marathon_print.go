@@ -23,6 +23,27 @@ func volumeIDs(vs []marathon.LocalVolume) string {
 	return strings.Join(ids, ",")
 }
 
+// taskVolumes lists a task's local volumes (persistence IDs) and its
+// app's external volumes (provider/driver:name).
+func taskVolumes(local []marathon.LocalVolume, ext []marathon.ExternalVolume) string {
+	if len(ext) == 0 {
+		return volumeIDs(local)
+	}
+	s := externalNames(ext)
+	if len(local) > 0 {
+		s = volumeIDs(local) + "," + s
+	}
+	return s
+}
+
+func externalNames(ext []marathon.ExternalVolume) string {
+	names := make([]string, len(ext))
+	for i, v := range ext {
+		names[i] = v.String()
+	}
+	return strings.Join(names, ",")
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -18,7 +18,7 @@ func marathonRenderCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "render",
-		Usage: "write an app or pod definition for a fenced PostgreSQL or MySQL/MariaDB with a local persistent volume",
+		Usage: "write an app or pod definition for a fenced PostgreSQL or MySQL/MariaDB with a local persistent volume or an external volume",
 		Description: "The definition comes from --spec (a JSON file with the fields of marathon.Spec) and the flags, " +
 			"which win over the file. It is validated before it is written.",
 		Flags: []cli.Flag{
@@ -36,12 +36,25 @@ func marathonRenderCommand() *cli.Command {
 			&cli.Float64Flag{Name: "cpus", EnvVars: menv("cpus"), Usage: "CPUs (default 1)"},
 			&cli.Float64Flag{Name: "mem", EnvVars: menv("mem"), Usage: "memory in MiB (default 1024)"},
 			&cli.Float64Flag{Name: "disk", EnvVars: menv("disk"), Usage: "sandbox disk in MiB (default 0)"},
-			str("volume-name", "the volume's container path or name (default pgdata or mysqldata)"),
-			str("volume-type", "root (default), path or mount"),
-			&cli.Int64Flag{Name: "volume-size", EnvVars: menv("volume-size"), Usage: "volume size in MiB"},
+			str("volume-name", "local: the volume's container path or name (default pgdata or mysqldata); "+
+				"external: the volume's name in the storage service, unique in the cluster (required)"),
+			str("volume-type", "root (default), path, mount (local persistent volumes) or external (a volume driver's, e.g. EBS through REX-Ray)"),
+			&cli.Int64Flag{Name: "volume-size", EnvVars: menv("volume-size"), Usage: "volume size in MiB (external: rounded up to GiB; optional)"},
+			str("volume-driver", "external: the Docker volume driver (default rexray)"),
+			&cli.StringSliceFlag{Name: "volume-option", EnvVars: menv("volume-option"),
+				Usage: "external: driver option `KEY=VALUE`, e.g. volumetype=gp3 (dvdi/ is added; repeatable)"},
+			str("fence-agent", "zkfence run --fence-agent: fences the previous holder's node (default for external volumes: fence_aws; none: no fencing)"),
+			&cli.StringSliceFlag{Name: "fence-option", EnvVars: menv("fence-option"),
+				Usage: "zkfence run --fence-option `NAME=VALUE` (repeatable); credentials only as NAME=env:VAR or NAME=@FILE"},
+			str("fence-id", "zkfence run --fence-id: this node's id for the agent (default for fence_aws: the EC2 instance id, read when the task starts)"),
+			str("fence-timeout", "zkfence run --fence-timeout (1s to 10m)"),
+			&cli.BoolFlag{Name: "fence-required", EnvVars: menv("fence-required"), Value: true,
+				Usage: "zkfence run --fence-required: refuse to start when the previous holder cannot be fenced (--fence-required=false to wait out the lock-delay instead)"},
 			&cli.Int64Flag{Name: "volume-max-size", EnvVars: menv("volume-max-size"), Usage: "largest mount disk to take, MiB"},
 			str("volume-profile", "storage profile of the disk"),
 			str("volume-path-regex", "only disks whose path matches this `regex` (path and mount disks)"),
+			&cli.BoolFlag{Name: "claim-volume", EnvVars: menv("claim-volume"),
+				Usage: "zkfence run --claim-volume: for the first deployment of a new volume, which has no fence record yet; render and deploy again without it once the task runs"},
 			&cli.BoolFlag{Name: "mysql-hostpath", EnvVars: menv("mysql-hostpath"),
 				Usage: "mount the volume at /var/lib/mysql through a host volume (MySQL images; needs --image)"},
 			str("user", "user the database runs as (default postgres or mysql)"),
@@ -109,10 +122,43 @@ func renderSpec(c *cli.Context) (marathon.Spec, error) {
 	if c.IsSet("mysql-hostpath") {
 		s.MySQLHostPath = c.Bool("mysql-hostpath")
 	}
+	if c.IsSet("claim-volume") {
+		s.ClaimVolume = c.Bool("claim-volume")
+	}
+	if c.IsSet("volume-driver") {
+		s.Volume.Driver = c.String("volume-driver")
+	}
+	renderFenceFlags(c, &s)
 	return s, renderLists(c, &s)
 }
 
-// renderLists reads --env and --constraint.
+// renderFenceFlags lets the --fence-* flags that are set override the spec's fence.
+func renderFenceFlags(c *cli.Context, s *marathon.Spec) {
+	set := false
+	for _, f := range []string{"fence-agent", "fence-option", "fence-id", "fence-timeout", "fence-required"} {
+		set = set || c.IsSet(f)
+	}
+	if !set {
+		return
+	}
+	if s.Fence == nil {
+		s.Fence = &marathon.FenceSpec{}
+	}
+	for name, p := range map[string]*string{"fence-agent": &s.Fence.Agent, "fence-id": &s.Fence.ID, "fence-timeout": &s.Fence.Timeout} {
+		if c.IsSet(name) {
+			*p = c.String(name)
+		}
+	}
+	if c.IsSet("fence-option") {
+		s.Fence.Options = c.StringSlice("fence-option")
+	}
+	if c.IsSet("fence-required") {
+		req := c.Bool("fence-required")
+		s.Fence.Required = &req
+	}
+}
+
+// renderLists reads --env, --constraint and --volume-option.
 func renderLists(c *cli.Context, s *marathon.Spec) error {
 	for _, kv := range c.StringSlice("env") {
 		k, v, ok := strings.Cut(kv, "=")
@@ -123,6 +169,16 @@ func renderLists(c *cli.Context, s *marathon.Spec) error {
 			s.Env = map[string]string{}
 		}
 		s.Env[k] = v
+	}
+	for _, kv := range c.StringSlice("volume-option") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return refused("--volume-option %q: want KEY=VALUE", kv)
+		}
+		if s.Volume.Options == nil {
+			s.Volume.Options = map[string]string{}
+		}
+		s.Volume.Options[k] = v
 	}
 	for _, con := range c.StringSlice("constraint") {
 		parts := strings.SplitN(con, ":", 3)

@@ -118,7 +118,7 @@ type miniMarathon struct {
 	mu       sync.Mutex
 	requests []string
 	auth     []string
-	app      []byte
+	app      json.RawMessage
 	tasks    []marathon.Task
 }
 
@@ -134,6 +134,8 @@ func (m *miniMarathon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "GET" && r.URL.Path == "/v2/apps/db/pg" && m.app == nil:
 		w.WriteHeader(404)
 		w.Write([]byte(`{"message": "App '/db/pg' does not exist"}`))
+	case r.Method == "GET" && r.URL.Path == "/v2/apps/db/pg":
+		json.NewEncoder(w).Encode(map[string]any{"app": m.app})
 	case r.Method == "POST" && r.URL.Path == "/v2/apps":
 		json.NewDecoder(r.Body).Decode(&m.app)
 		w.WriteHeader(201)
@@ -187,8 +189,13 @@ func TestMarathonDeployTasksVolumesWipe(t *testing.T) {
 			t.Fatalf("%v printed the token", s.args)
 		}
 	}
-	want := []string{"GET /v2/apps/db/pg", "GET /v2/info", "POST /v2/apps", "GET /v2/apps/db/pg/tasks",
-		"GET /v2/apps/db/pg/tasks", "GET /v2/apps/db/pg/tasks", "GET /v2/apps/db/pg/tasks",
+	// tasks, volumes and wipe also read the app (GET /v2/apps/db/pg) for
+	// its external volumes.
+	want := []string{"GET /v2/apps/db/pg", "GET /v2/info", "POST /v2/apps",
+		"GET /v2/apps/db/pg/tasks", "GET /v2/apps/db/pg", // tasks
+		"GET /v2/apps/db/pg/tasks", "GET /v2/apps/db/pg", // volumes
+		"GET /v2/apps/db/pg/tasks", "GET /v2/apps/db/pg", "GET /v2/apps/db/pg", // wipe, not confirmed
+		"GET /v2/apps/db/pg/tasks", "GET /v2/apps/db/pg", "GET /v2/apps/db/pg", // wipe
 		"DELETE /v2/apps/db/pg/tasks/db_pg.2?wipe=true", "GET /v2/apps/db/pg/tasks"}
 	if strings.Join(m.requests, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests\n%s\nwant\n%s", strings.Join(m.requests, "\n"), strings.Join(want, "\n"))

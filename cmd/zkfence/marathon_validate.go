@@ -13,7 +13,7 @@ import (
 func marathonValidateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check a definition against Marathon's rules for resident apps and pods",
+		Usage:     "check a definition against Marathon's rules for resident apps and pods and external volumes",
 		ArgsUsage: "FILE (- for stdin)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "kind", EnvVars: menv("kind"), Value: "app",
@@ -27,6 +27,8 @@ func marathonValidateCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", EnvVars: menv("force"), Usage: "the request will carry ?force=true"},
 			&cli.BoolFlag{Name: "enforce-group-role", EnvVars: menv("enforce-group-role"),
 				Usage: "the service's top-level group has enforceRole"},
+			&cli.StringSliceFlag{Name: "enable-features", EnvVars: menv("enable-features"),
+				Usage: "Marathon's --enable_features, e.g. external_volumes (repeatable or comma-separated)"},
 		},
 		Action: marathonValidate,
 	}
@@ -38,7 +40,8 @@ func marathonValidate(c *cli.Context) error {
 		return err
 	}
 	opts := marathon.Options{Rules: marathon.RuleSet(c.String("rules")), MesosRole: c.String("mesos-role"),
-		PreviousRole: c.String("previous-role"), Force: c.Bool("force"), EnforceGroupRole: c.Bool("enforce-group-role")}
+		PreviousRole: c.String("previous-role"), Force: c.Bool("force"), EnforceGroupRole: c.Bool("enforce-group-role"),
+		Features: c.StringSlice("enable-features")}
 	kind := marathon.Kind(c.String("kind"))
 	var verr error
 	if from := c.String("update-from"); from != "" {
