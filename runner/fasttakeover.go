@@ -61,20 +61,22 @@ func (w *holderWatch) run(ctx context.Context) {
 	}
 	ft := w.cfg.FastTakeover
 	failures, first := 0, time.Time{}
-	t := time.NewTicker(ft.Probe)
+	clk := w.cfg.Clock
+	t := clk.NewTimer(ft.Probe)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
+		t.Reset(ft.Probe)
 		if w.probe(ctx, h.HTTP) {
 			failures = 0
 			continue
 		}
 		if failures++; failures == 1 {
-			first = time.Now()
+			first = clk.Now()
 		}
 		if failures < ft.After {
 			continue
@@ -84,7 +86,7 @@ func (w *holderWatch) run(ctx context.Context) {
 			failures = 0 // probe again; fence again after After more failures
 			continue
 		}
-		took := time.Since(first)
+		took := clk.Now().Sub(first)
 		w.metrics.Takeover("unreachable", took)
 		log.Warn("fast takeover: the holder did not answer, was fenced and confirmed off, and its lock node deleted",
 			"holder", h.String(), "fence_id", h.FenceID, "since_first_failed_probe", took.Round(time.Millisecond))
@@ -126,7 +128,7 @@ func (w *holderWatch) fenceAndDelete(ctx context.Context, node lock.ContenderNod
 		return fmt.Errorf("the fence state names token %d, newer than the holder's %d", prev.Token, node.Token)
 	}
 	st := lock.FenceState{Service: w.cfg.LockPath, Token: node.Token, Holder: h.String(), FenceID: h.FenceID,
-		Updated: time.Now().UTC(), FencedBy: w.self.FenceID}
+		Updated: w.cfg.Clock.Now().UTC(), FencedBy: w.self.FenceID}
 	if prev.Found() && prev.Token == node.Token {
 		st.Takeover = prev.Takeover
 	}

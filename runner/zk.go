@@ -32,9 +32,11 @@ func (z *zkLocker) Lock(ctx context.Context) (Holding, error) {
 			return h, err
 		}
 		z.log.Warn("lost the zookeeper session while waiting for the lock; starting over", "err", err, "retry_in", backoff)
+		t := z.cfg.Clock.NewTimer(backoff)
 		select {
-		case <-time.After(backoff):
+		case <-t.C():
 		case <-ctx.Done():
+			t.Stop()
 			return nil, fmt.Errorf("%w: %v", ErrNotAcquired, ctx.Err())
 		}
 		backoff = min(2*backoff, 30*time.Second)
