@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"time"
@@ -123,6 +124,9 @@ func (m Manifest) validate() error {
 		}
 		if f.Size < 0 || len(f.SHA256) != 64 {
 			return fmt.Errorf("%w: manifest entry %q: bad size or sha256", ErrCorrupt, f.Path)
+		}
+		if f.Size > math.MaxInt64-total {
+			return fmt.Errorf("%w: manifest sizes add up past 2^63 bytes", ErrCorrupt)
 		}
 		total += f.Size
 	}
