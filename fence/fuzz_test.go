@@ -9,7 +9,7 @@ import (
 // FuzzParse checks the fence record parser on arbitrary bytes: it never
 // panics, every error is a corrupt record (the keeper's ErrFenced), and
 // what it accepts is complete and survives a round trip. `go test` runs the
-// seeds; a longer run (documented in the README's fence record section):
+// seeds; a longer run:
 //
 //	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 5m ./fence/
 func FuzzParse(f *testing.F) {

@@ -9,8 +9,7 @@ import (
 	"testing"
 )
 
-// The fuzz tests run their seeds in every `go test`; longer runs (see the
-// README's restore section):
+// The fuzz tests run their seeds in every `go test`; longer runs:
 //
 //	go test -run '^$' -fuzz '^FuzzParseManifest$' -fuzztime 5m ./restore/
 //	go test -run '^$' -fuzz '^FuzzParseCommit$' -fuzztime 5m ./restore/
