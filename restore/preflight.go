@@ -22,7 +22,7 @@ func Preflight(cfg Config) (ok []string, problems []error) {
 	state, eng, err := inspectPath(cfg.DataDir, cfg.engineName())
 	switch {
 	case err != nil:
-		return nil, []error{fmt.Errorf("data directory %s: %w", cfg.DataDir, err)}
+		return nil, []error{err}
 	case state == stateReady:
 		return []string{fmt.Sprintf("data directory %s holds a %s database: no restore", cfg.DataDir, eng.name)}, nil
 	case state == stateForeign:
@@ -64,5 +64,9 @@ func inspectPath(dataDir, want string) (dirState, engine, error) {
 		return 0, engine{}, err
 	}
 	defer parent.Close()
-	return inspect(parent, name, want)
+	state, eng, err := inspect(parent, name, want)
+	if err != nil {
+		return 0, engine{}, fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	return state, eng, nil
 }
