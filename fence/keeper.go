@@ -20,7 +20,10 @@ import (
 // keeper waits for it at most Claim.IOTimeout: a beat stuck in the
 // filesystem (a hard NFS mount whose server is gone, a frozen FUSE daemon)
 // is abandoned and counts as an unreachable volume. An abandoned beat that
-// comes back later never writes (see beat).
+// comes back later never starts a write (see beat); one abandoned inside its
+// write may still land it late. That can only make the next holder wait
+// longer, or, over its newer token, fence that holder's child: never keep
+// ours running.
 type Keeper struct {
 	roots []string
 	claim Claim
