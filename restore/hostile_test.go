@@ -166,3 +166,19 @@ func TestCorruptFileMessageTellsOnlyTheExpected(t *testing.T) {
 		t.Fatalf("Run = %v; want the manifest's hash %s", err, want)
 	}
 }
+
+// A manifest that is a symlink (to a real manifest elsewhere) makes no
+// backup: it is corrupt, never followed.
+func TestSymlinkedManifestIsCorrupt(t *testing.T) {
+	cat, elsewhere := t.TempDir(), t.TempDir()
+	fakeBackup(t, cat, "b1", Postgres, time.Now(), pgFiles("x"))
+	fakeBackup(t, elsewhere, "b1", Postgres, time.Now(), pgFiles("x"))
+	p := filepath.Join(cat, "b1", ManifestName)
+	must(t, os.Remove(p))
+	must(t, os.Symlink(filepath.Join(elsewhere, "b1", ManifestName), p))
+	entries, err := List(cat)
+	must(t, err)
+	if len(entries) != 1 || entries[0].Complete() || !errors.Is(entries[0].Err, ErrCorrupt) {
+		t.Fatalf("List = %+v, want b1 corrupt", entries)
+	}
+}
