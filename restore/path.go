@@ -61,7 +61,7 @@ func pathErr(dataDir, at string, err error) error {
 		return fmt.Errorf("data directory %s: %s is a symbolic link; zkfence reaches the data directory without "+
 			"following links, since anyone who can write a volume could plant one: give the real path in --data-dir", dataDir, at)
 	}
-	return fmt.Errorf("data directory %s: %s: %w", dataDir, at, err)
+	return fmt.Errorf("data directory %s: %s is not a directory", dataDir, at)
 }
 
 // readNamesIn lists the names in the directory name of r.
