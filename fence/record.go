@@ -16,6 +16,12 @@
 //     released after its child was confirmed dead.
 //   - A running holder that reads back a newer token, another holder, or an
 //     unreadable record stops its child at once.
+//   - Others can write the volume. The record is read and written relative
+//     to the volume (os.Root), never through a link, never blocking on a
+//     FIFO, at most MaxRecord bytes, in a .zkfence that zkfence made (a real
+//     directory of its user that others cannot write). Anything else is a
+//     corrupt record: the start is refused, a running child is stopped.
+//   - Every beat of the keeper is bounded in time (Claim.IOTimeout).
 //
 // Records are written atomically: temp file, fsync, rename, fsync of the
 // directory. Heartbeats are wall-clock times (they are compared across
