@@ -21,6 +21,21 @@ type Claim struct {
 	ClaimNew bool
 	// TakeOver allows taking a volume that belongs to another service.
 	TakeOver bool
+	// IOTimeout bounds each of the keeper's beats (read back, write,
+	// fsyncs) on one volume; 0 means DefaultIOTimeout.
+	IOTimeout time.Duration
+}
+
+// DefaultIOTimeout bounds a beat when Claim.IOTimeout is 0. It is the
+// mount probe's default timeout (fsguard.DefaultProbeTimeout): a record
+// that does not answer for that long is a volume that does not answer.
+const DefaultIOTimeout = 10 * time.Second
+
+func (c Claim) ioTimeout() time.Duration {
+	if c.IOTimeout <= 0 {
+		return DefaultIOTimeout
+	}
+	return c.IOTimeout
 }
 
 // Acquire takes the volume at root for c, with the lock held: it checks

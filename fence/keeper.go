@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkfence/zkfence/internal/clock"
@@ -14,12 +15,23 @@ import (
 // Keeper refreshes our heartbeat on every guarded volume while the child
 // runs, and reads each record back first: a newer token, another holder or
 // an unreadable record ends it (Lost), and the child must be stopped.
+//
+// A beat runs in a goroutine of its own, at most one at a time, and the
+// keeper waits for it at most Claim.IOTimeout: a beat stuck in the
+// filesystem (a hard NFS mount whose server is gone, a frozen FUSE daemon)
+// is abandoned and counts as an unreachable volume. An abandoned beat that
+// comes back later never starts a write (see beat); one abandoned inside its
+// write may still land it late. That can only make the next holder wait
+// longer, or, over its newer token, fence that holder's child: never keep
+// ours running.
 type Keeper struct {
 	roots []string
 	claim Claim
 	clock clock.Clock
 	log   *slog.Logger
 	valid func() bool // false once our lease is overdue: never write then
+
+	abandoned atomic.Bool // a beat overran its bound: no late write
 
 	mu   sync.Mutex
 	err  error
@@ -48,7 +60,11 @@ func (k *Keeper) loop(interval time.Duration) {
 		case <-t.C():
 		}
 		for _, root := range k.roots {
-			if err := k.beat(root); err != nil {
+			err := k.boundedBeat(root)
+			if errors.Is(err, errQuit) {
+				return
+			}
+			if err != nil {
 				k.mu.Lock()
 				k.err = err
 				k.mu.Unlock()
@@ -57,6 +73,29 @@ func (k *Keeper) loop(interval time.Duration) {
 			}
 		}
 		t.Reset(interval)
+	}
+}
+
+// errQuit: Stop was called while a beat was in flight.
+var errQuit = errors.New("keeper stopped")
+
+// boundedBeat runs one beat on root and waits for it at most the claim's
+// IOTimeout, or until Stop.
+func (k *Keeper) boundedBeat(root string) error {
+	done := make(chan error, 1)
+	go func() { done <- k.beat(root) }()
+	limit := k.claim.ioTimeout()
+	t := k.clock.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C():
+		k.abandoned.Store(true)
+		return fmt.Errorf("%w: the fence record on %s did not answer within %s", ErrUnreachable, root, limit)
+	case <-k.quit:
+		k.abandoned.Store(true)
+		return errQuit
 	}
 }
 
@@ -69,7 +108,7 @@ func (k *Keeper) beat(root string) error {
 	if r.Token != k.claim.Token || r.Holder != k.claim.Holder || r.Service != k.claim.Service {
 		return fmt.Errorf("%w: %s now names token %d held by %s (ours: %d)", ErrFenced, root, r.Token, r.Holder, k.claim.Token)
 	}
-	if !k.valid() {
+	if !k.valid() || k.abandoned.Load() {
 		return nil // the run loop is stopping the child; leave the record alone
 	}
 	r.Heartbeat = k.clock.Now().UTC()
@@ -79,12 +118,13 @@ func (k *Keeper) beat(root string) error {
 	return nil
 }
 
-// readFailure classifies a failed read of the record: gone, corrupt or
-// incomplete means someone else wrote the volume (fenced); any other error
-// is the volume failing (unreachable).
+// readFailure classifies a failed read of the record: gone, corrupt,
+// incomplete or planted (a symlink, a FIFO, too large, a .zkfence zkfence
+// did not make) means someone else wrote the volume (fenced); any other
+// error is the volume failing (unreachable).
 func readFailure(err error) error {
 	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) && !errors.Is(err, fs.ErrNotExist) {
+	if errors.As(err, &pathErr) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errCorrupt) {
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	return fmt.Errorf("%w: %v", ErrFenced, err)

@@ -49,13 +49,13 @@ func List(catalog string) ([]Entry, error) {
 	return out, nil
 }
 
-// readEntry reads one backup directory's manifest.
+// readEntry reads one backup directory's manifest, never through a link.
 func readEntry(catalog, name string) Entry {
 	e := Entry{Name: name, Dir: filepath.Join(catalog, name)}
-	if fi, err := os.Stat(e.Dir); err == nil {
+	if fi, err := os.Lstat(e.Dir); err == nil {
 		e.ModTime = fi.ModTime()
 	}
-	m, err := readManifest(e.Dir)
+	m, err := readManifest(catalog, name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		e.Err = errIncomplete

@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"github.com/zkfence/zkfence/internal/durable"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,10 +28,10 @@ func (s dirState) String() string {
 	return [...]string{"missing", "empty", "ready", "not empty, without the engine's marker"}[s]
 }
 
-// inspect classifies the data directory. eng is the engine found when the
-// state is stateReady.
-func inspect(dir, want string) (dirState, engine, error) {
-	fi, err := os.Stat(dir)
+// inspect classifies the data directory name in parent. eng is the engine
+// found when the state is stateReady.
+func inspect(parent *os.Root, name, want string) (dirState, engine, error) {
+	fi, err := parent.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return stateMissing, engine{}, nil
 	}
@@ -37,8 +39,13 @@ func inspect(dir, want string) (dirState, engine, error) {
 		return 0, engine{}, err
 	}
 	if !fi.IsDir() {
-		return 0, engine{}, fmt.Errorf("%s is not a directory", dir)
+		return 0, engine{}, fmt.Errorf("%s is not a directory", filepath.Join(parent.Name(), name))
 	}
+	dir, _, err := durable.OpenDir(parent, name)
+	if err != nil {
+		return 0, engine{}, err
+	}
+	defer dir.Close()
 	eng, ok, err := detect(dir, want)
 	if err != nil || ok {
 		return stateReady, eng, err
@@ -54,9 +61,9 @@ func inspect(dir, want string) (dirState, engine, error) {
 }
 
 // isEmpty reports whether dir holds nothing but, at most, an empty
-// lost+found directory.
-func isEmpty(dir string) (bool, error) {
-	names, err := readNames(dir)
+// lost+found directory (a real one, not a symlink).
+func isEmpty(dir *os.Root) (bool, error) {
+	names, err := readNamesIn(dir, ".")
 	if err != nil {
 		return false, err
 	}
@@ -64,7 +71,10 @@ func isEmpty(dir string) (bool, error) {
 		if n != lostFound {
 			return false, nil
 		}
-		sub, err := readNames(filepath.Join(dir, n))
+		if fi, err := dir.Lstat(n); err != nil || !fi.IsDir() {
+			return false, err
+		}
+		sub, err := readNamesIn(dir, n)
 		if err != nil || len(sub) > 0 {
 			return false, err
 		}

@@ -41,8 +41,28 @@
 //     marker last. A crash before the commit leaves only the staging
 //     directory, removed on the next start; a crash after it is rolled
 //     forward on the next start, and only if every other entry of the data
-//     directory is one the commit record names. Until the marker arrives the
+//     directory is one the commit record names (and the staging directory
+//     is zkfence's own: see below). Until the marker arrives the
 //     directory never looks like a database.
+//
+// # Hostile ground: nothing planted on a volume steers root
+//
+//   - The data directory is reached from / without following a single
+//     symlink (openParent), and every later step (cleanup, staging, copy,
+//     rename, roll forward) is relative to the directories opened that way
+//     (os.Root, renameat(2)): nothing is read, written, chowned or chmodded
+//     outside them.
+//   - A staging directory stays owned by zkfence's user, mode 0700, until it
+//     is placed; the data directory's owner and mode are applied at the
+//     switch (sibling) or carried by the commit record (in place), which
+//     also carries the fencing token. Only a staging directory with all of
+//     that, and a token not newer than ours, is rolled forward; anything
+//     else named like one is left alone, with a warning.
+//   - A backup's directories must be real directories and its files regular
+//     files, opened without following links; its manifest, commit records
+//     and markers are bounded regular files. A file that does not verify is
+//     reported with the manifest's size and SHA-256 only, never with what
+//     was read.
 //
 // Run's ctx must be cancelled when the lock is lost: Run checks it between
 // files and right before the rename, and a cancelled restore changes nothing.

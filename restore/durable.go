@@ -10,25 +10,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// makeDurable puts a filled staging directory on stable storage before it
+// makeDurable puts a filled staging directory r on stable storage before it
 // may be renamed into place. Files are not fsynced one by one while they
 // are written: on ext4 every fsync of a small file is a journal commit, and
 // a data directory holds thousands. Instead one syncfs(2) writes the bulk
-// back in one go, then every file and directory (children first) is
-// fsynced, which is cheap once the data is out and is what counts on
-// filesystems where syncfs promises less (NFS, FUSE). fsRef is a descriptor
-// opened before the writes began, so that syncfs reports any writeback
-// error since then.
-func makeDurable(ctx context.Context, fsRef *os.File, files, dirs []string) error {
+// back in one go, then every file and directory (children first; files and
+// dirs are paths in r) is fsynced, which is cheap once the data is out and
+// is what counts on filesystems where syncfs promises less (NFS, FUSE).
+// fsRef is a descriptor opened before the writes began, so that syncfs
+// reports any writeback error since then.
+func makeDurable(ctx context.Context, r *os.Root, fsRef *os.File, files, dirs []string) error {
 	if err := syncfs(fsRef); err != nil {
 		return fmt.Errorf("syncfs: %w", err)
 	}
-	err := parallel(ctx, files, func(_ context.Context, p string) error { return fsyncPath(p) })
+	err := parallel(ctx, files, func(_ context.Context, p string) error { return fsyncIn(r, p) })
 	if err != nil {
 		return err
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := durable.SyncDir(dirs[i]); err != nil {
+		if err := durable.SyncIn(r, dirs[i]); err != nil {
 			return fmt.Errorf("fsync %s: %w", dirs[i], err)
 		}
 	}
@@ -40,13 +40,8 @@ func syncfs(f *os.File) error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
-func fsyncPath(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
+func fsyncIn(r *os.Root, p string) error {
+	if err := durable.SyncIn(r, p); err != nil {
 		return fmt.Errorf("fsync %s: %w", p, err)
 	}
 	return nil

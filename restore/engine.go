@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // Engine names.
@@ -42,21 +41,22 @@ func (e engine) dirMode(m fs.FileMode) fs.FileMode { return m.Perm()&e.dirMax | 
 // fileMode is the mode a restored file gets from the recorded one.
 func (e engine) fileMode(m fs.FileMode) fs.FileMode { return m.Perm()&e.fileMax | 0o600 }
 
-// hasMarker reports whether dir holds the engine's marker.
-func (e engine) hasMarker(dir string) (bool, error) {
-	fi, err := os.Lstat(filepath.Join(dir, e.marker))
+// hasMarker reports whether dir holds the engine's marker (a symlink of
+// that name is no marker).
+func (e engine) hasMarker(dir *os.Root) (bool, error) {
+	fi, err := dir.Lstat(e.marker)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return fi.IsDir() == e.markerDir, nil
+	return fi.Mode()&fs.ModeSymlink == 0 && fi.IsDir() == e.markerDir, nil
 }
 
 // detect returns the engine whose marker dir holds: want itself when it is
 // not auto, else the first that matches. ok is false when none does.
-func detect(dir, want string) (e engine, ok bool, err error) {
+func detect(dir *os.Root, want string) (e engine, ok bool, err error) {
 	names := detectOrder
 	if want != Auto {
 		names = []string{want}
@@ -64,7 +64,7 @@ func detect(dir, want string) (e engine, ok bool, err error) {
 	for _, n := range names {
 		has, err := engines[n].hasMarker(dir)
 		if err != nil {
-			return engine{}, false, fmt.Errorf("look for %s's marker in %s: %w", n, dir, err)
+			return engine{}, false, fmt.Errorf("look for %s's marker in %s: %w", n, dir.Name(), err)
 		}
 		if has {
 			return engines[n], true, nil

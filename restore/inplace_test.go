@@ -63,7 +63,8 @@ func TestInPlaceCrashRecovery(t *testing.T) {
 	for _, n := range []string{"base", "global"} {
 		must(t, os.Rename(filepath.Join(committed, n), filepath.Join(dataDir, n)))
 	}
-	rec := `{"engine":"postgres","entries":["base","global","pg_notify","pg_wal","postgresql.conf","PG_VERSION"]}`
+	rec := `{"engine":"postgres","entries":["base","global","pg_notify","pg_wal","postgresql.conf","PG_VERSION"],` +
+		`"token":41,"uid":0,"gid":0,"mode":448}`
 	must(t, os.WriteFile(filepath.Join(committed, commitName), []byte(rec), 0o600))
 
 	log, logs := testLogger(t)
@@ -83,7 +84,8 @@ func TestInPlaceRecoveryRefusesForeignEntries(t *testing.T) {
 	mountTmpfs(t, dataDir)
 	committed := filepath.Join(dataDir, ".zkfence-restore-00000000000000cc")
 	writeTree(t, committed, pgFiles("committed"))
-	must(t, os.WriteFile(filepath.Join(committed, commitName), []byte(`{"entries":["PG_VERSION"]}`), 0o600))
+	rec := `{"entries":["PG_VERSION"],"token":41,"uid":0,"gid":0,"mode":448}`
+	must(t, os.WriteFile(filepath.Join(committed, commitName), []byte(rec), 0o600))
 	must(t, os.WriteFile(filepath.Join(dataDir, "someone-elses"), []byte("x"), 0o600))
 	before := snapshot(t, dataDir)
 	_, err := Run(context.Background(), baseConfig(dataDir, t.TempDir()), nil)

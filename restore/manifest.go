@@ -4,8 +4,10 @@ import (
 	"github.com/zkfence/zkfence/internal/durable"
 
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"time"
@@ -51,17 +53,47 @@ type File struct {
 	Mode   uint32 `json:"mode"`
 }
 
-// readManifest reads and validates dir/manifest.json.
-func readManifest(dir string) (Manifest, error) {
-	var m Manifest
-	b, err := os.ReadFile(path.Join(dir, ManifestName))
+// MaxManifest bounds what is read of a manifest (about a million files).
+const MaxManifest = 256 << 20
+
+// readManifest reads and validates catalog/name/manifest.json: the backup
+// a real directory and the manifest a regular file of at most MaxManifest
+// bytes, neither reached through a link. fs.ErrNotExist (wrapped) means a
+// backup without a manifest; a planted one is ErrCorrupt.
+func readManifest(catalog, name string) (Manifest, error) {
+	cat, err := os.OpenRoot(catalog)
 	if err != nil {
-		return m, err
+		return Manifest{}, err
 	}
+	defer cat.Close()
+	dir, _, err := durable.OpenDir(cat, name)
+	if err != nil {
+		return Manifest{}, notOurs(err)
+	}
+	defer dir.Close()
+	b, err := durable.ReadRegular(dir, ManifestName, MaxManifest)
+	if err != nil {
+		return Manifest{}, notOurs(err)
+	}
+	return parseManifest(b)
+}
+
+// parseManifest decodes and validates a manifest; its errors wrap
+// ErrCorrupt.
+func parseManifest(b []byte) (Manifest, error) {
+	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, fmt.Errorf("%w: %s: %v", ErrCorrupt, ManifestName, err)
 	}
 	return m, m.validate()
+}
+
+// notOurs turns a refused plant into ErrCorrupt.
+func notOurs(err error) error {
+	if errors.Is(err, durable.ErrNotOurs) {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return err
 }
 
 // validate refuses a manifest that could write outside the staging
@@ -92,6 +124,9 @@ func (m Manifest) validate() error {
 		}
 		if f.Size < 0 || len(f.SHA256) != 64 {
 			return fmt.Errorf("%w: manifest entry %q: bad size or sha256", ErrCorrupt, f.Path)
+		}
+		if f.Size > math.MaxInt64-total {
+			return fmt.Errorf("%w: manifest sizes add up past 2^63 bytes", ErrCorrupt)
 		}
 		total += f.Size
 	}

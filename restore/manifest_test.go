@@ -2,6 +2,7 @@ package restore
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -17,17 +18,20 @@ func TestManifestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string]func(*Manifest){
-		"format":          func(m *Manifest) { m.Format = 2 },
-		"engine":          func(m *Manifest) { m.Engine = "auto" },
-		"absolute path":   func(m *Manifest) { m.Files[1].Path = "/etc/passwd" },
-		"dot-dot":         func(m *Manifest) { m.Files[1].Path = "base/../../x" },
-		"unclean":         func(m *Manifest) { m.Files[1].Path = "base//1" },
-		"duplicate":       func(m *Manifest) { m.Files[1].Path = "PG_VERSION"; m.Files[1].Size = 2 },
-		"file as root":    func(m *Manifest) { m.Files[0].Path = "." },
-		"missing parent":  func(m *Manifest) { m.Dirs = m.Dirs[:1] },
-		"bytes":           func(m *Manifest) { m.Bytes = 4 },
-		"negative size":   func(m *Manifest) { m.Files[0].Size, m.Files[1].Size = -1, 4 },
-		"short sha256":    func(m *Manifest) { m.Files[0].SHA256 = "abc" },
+		"format":         func(m *Manifest) { m.Format = 2 },
+		"engine":         func(m *Manifest) { m.Engine = "auto" },
+		"absolute path":  func(m *Manifest) { m.Files[1].Path = "/etc/passwd" },
+		"dot-dot":        func(m *Manifest) { m.Files[1].Path = "base/../../x" },
+		"unclean":        func(m *Manifest) { m.Files[1].Path = "base//1" },
+		"duplicate":      func(m *Manifest) { m.Files[1].Path = "PG_VERSION"; m.Files[1].Size = 2 },
+		"file as root":   func(m *Manifest) { m.Files[0].Path = "." },
+		"missing parent": func(m *Manifest) { m.Dirs = m.Dirs[:1] },
+		"bytes":          func(m *Manifest) { m.Bytes = 4 },
+		"negative size":  func(m *Manifest) { m.Files[0].Size, m.Files[1].Size = -1, 4 },
+		"short sha256":   func(m *Manifest) { m.Files[0].SHA256 = "abc" },
+		"sizes overflow": func(m *Manifest) {
+			m.Files[0].Size, m.Files[1].Size, m.Bytes = math.MaxInt64, math.MaxInt64, -2
+		},
 		"dir escapes":     func(m *Manifest) { m.Dirs[1].Path = ".." },
 		"dir after child": func(m *Manifest) { m.Dirs = []Dir{{Path: "a/b"}, {Path: "a"}} },
 	}

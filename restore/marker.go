@@ -5,7 +5,6 @@ import (
 
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -29,10 +28,19 @@ type Marker struct {
 	Host       string    `json:"host,omitempty"`
 }
 
-// ReadMarker reads the marker of a restored data directory.
+// maxMarker bounds what is read of a marker.
+const maxMarker = 64 << 10
+
+// ReadMarker reads the marker of a restored data directory: a regular
+// file, never through a link, of at most 64 KiB.
 func ReadMarker(dataDir string) (Marker, error) {
 	var m Marker
-	b, err := os.ReadFile(filepath.Join(dataDir, MarkerName))
+	r, err := os.OpenRoot(dataDir)
+	if err != nil {
+		return m, err
+	}
+	defer r.Close()
+	b, err := durable.ReadRegular(r, MarkerName, maxMarker)
 	if err != nil {
 		return m, err
 	}
@@ -41,13 +49,13 @@ func ReadMarker(dataDir string) (Marker, error) {
 
 // writeMarker writes the marker into the staging directory, so that it
 // arrives with the data, owned like it.
-func writeMarker(staging string, m Marker, e engine, uid, gid int) error {
+func writeMarker(staging *os.Root, m Marker, e engine, uid, gid int) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := durable.WriteFile(staging, MarkerName, append(b, '\n'), e.fileMode(0o600)); err != nil {
+	if err := durable.WriteFileIn(staging, MarkerName, append(b, '\n'), e.fileMode(0o600)); err != nil {
 		return err
 	}
-	return os.Lchown(filepath.Join(staging, MarkerName), uid, gid)
+	return staging.Lchown(MarkerName, uid, gid)
 }

@@ -1,7 +1,9 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 )
 
@@ -17,10 +19,10 @@ func Preflight(cfg Config) (ok []string, problems []error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, []error{err}
 	}
-	state, eng, err := inspect(cfg.DataDir, cfg.Engine)
+	state, eng, err := inspectPath(cfg.DataDir, cfg.engineName())
 	switch {
 	case err != nil:
-		return nil, []error{fmt.Errorf("data directory %s: %w", cfg.DataDir, err)}
+		return nil, []error{err}
 	case state == stateReady:
 		return []string{fmt.Sprintf("data directory %s holds a %s database: no restore", cfg.DataDir, eng.name)}, nil
 	case state == stateForeign:
@@ -49,4 +51,22 @@ func Preflight(cfg Config) (ok []string, problems []error) {
 		return ok, []error{fmt.Errorf("%w: no complete backup in %s and --restore-required", ErrRestoreFailed, cfg.From)}
 	}
 	return append(ok, fmt.Sprintf("no complete backup in %s: the database initialises itself", cfg.From)), nil
+}
+
+// inspectPath is inspect for the data directory at dataDir, reached
+// without links; a missing parent means a missing data directory.
+func inspectPath(dataDir, want string) (dirState, engine, error) {
+	parent, name, err := openParent(dataDir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return stateMissing, engine{}, nil
+	}
+	if err != nil {
+		return 0, engine{}, err
+	}
+	defer parent.Close()
+	state, eng, err := inspect(parent, name, want)
+	if err != nil {
+		return 0, engine{}, fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	return state, eng, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,17 +47,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 
 // run does Run's work: clean up after a crash, decide, restore.
 func run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
-	dir, err := resolveDataDir(cfg.DataDir)
+	dir := filepath.Clean(cfg.DataDir)
+	hasSource := cfg.From != "" || cfg.Cmd != ""
+	parent, name, err := openParent(dir, hasSource)
+	if errors.Is(err, fs.ErrNotExist) && !hasSource {
+		return Result{}, fmt.Errorf("%w: %s is missing and no restore source is configured", ErrNoBackup, dir)
+	}
 	if err != nil {
+		return Result{}, failedf("%v", err)
+	}
+	defer parent.Close()
+	if err := cleanSiblings(parent, name, log); err != nil {
 		return Result{}, err
 	}
-	if err := cleanSiblings(dir, log); err != nil {
+	if err := recoverInPlace(cfg, parent, name, log); err != nil {
 		return Result{}, err
 	}
-	if err := recoverInPlace(dir, log); err != nil {
-		return Result{}, err
-	}
-	state, eng, err := inspect(dir, cfg.engineName())
+	state, eng, err := inspect(parent, name, cfg.engineName())
 	if err != nil {
 		return Result{}, err
 	}
@@ -68,7 +75,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 			"non-empty data directory: move its contents away or point --data-dir at an empty directory", dir, cfg.engineName())
 	}
 	log.Info("data directory needs a restore", "data_dir", dir, "state", state.String())
-	t, err := newTarget(cfg, dir, state)
+	t, err := newTarget(cfg, dir, parent, name, state)
 	if err != nil {
 		return Result{}, err
 	}
@@ -85,54 +92,44 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	return res, err
 }
 
-// resolveDataDir follows a symlinked data directory (or its parent), so that
-// staging lands next to the real one.
-func resolveDataDir(dir string) (string, error) {
-	dir = filepath.Clean(dir)
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		return real, nil
-	}
-	parent, err := filepath.EvalSymlinks(filepath.Dir(dir))
-	if err != nil {
-		return dir, nil // the parent does not exist yet either
-	}
-	return filepath.Join(parent, filepath.Base(dir)), nil
-}
-
-// filled is what a source put into staging.
+// filled is what a source put into staging, and the mode the data
+// directory itself gets.
 type filled struct {
-	eng    engine
-	marker Marker
+	eng      engine
+	marker   Marker
+	rootMode fs.FileMode
 }
 
 // attempt runs one restore: a new staging directory, filled by fill, the
 // marker written, then placed. Unless the restore got as far as a commit,
 // the staging directory is removed on the way out, whatever happened.
-func (t target) attempt(ctx context.Context, cfg Config, log *slog.Logger, fill func(context.Context, string) (filled, error)) (Result, error) {
+func (t target) attempt(ctx context.Context, cfg Config, log *slog.Logger, fill func(context.Context, *staging) (filled, error)) (Result, error) {
 	start := time.Now()
-	staging, err := t.newStaging()
+	s, err := t.newStaging()
 	if err != nil {
 		return Result{}, err
 	}
 	keep := false
 	defer func() {
-		if !keep {
-			os.RemoveAll(staging)
+		if keep {
+			s.close()
+		} else {
+			s.remove()
 		}
 	}()
-	f, err := fill(ctx, staging)
+	f, err := fill(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}
-	if ok, err := f.eng.hasMarker(staging); !ok || err != nil {
+	if ok, err := f.eng.hasMarker(s.root); !ok || err != nil {
 		return Result{}, fmt.Errorf("restored data has no %s marker %s (%v)", f.eng.name, f.eng.marker, err)
 	}
 	f.marker.RestoredAt, f.marker.Token = time.Now().UTC(), cfg.Token
 	f.marker.Host, _ = os.Hostname()
-	if err := writeMarker(staging, f.marker, f.eng, t.uid, t.gid); err != nil {
+	if err := writeMarker(s.root, f.marker, f.eng, t.uid, t.gid); err != nil {
 		return Result{}, fmt.Errorf("write marker: %w", err)
 	}
-	if keep, err = t.place(ctx, staging, f.eng, log); err != nil {
+	if keep, err = t.place(ctx, s, f, log); err != nil {
 		return Result{}, err // after a commit, staging stays: the next start rolls forward
 	}
 	res := Result{Restored: true, Backup: f.marker.Backup, Engine: f.eng.name, Bytes: f.marker.Bytes,

@@ -310,20 +310,6 @@ func TestRunCancelledChangesNothing(t *testing.T) {
 	}
 }
 
-func TestRunFollowsSymlinkedDataDir(t *testing.T) {
-	root := t.TempDir()
-	cat, real, link := filepath.Join(root, "backups"), filepath.Join(root, "vol/pg"), filepath.Join(root, "pg")
-	fakeBackup(t, cat, "b1", Postgres, time.Now(), pgFiles("x"))
-	must(t, os.MkdirAll(real, 0o700))
-	must(t, os.Symlink(real, link))
-	_, err := Run(context.Background(), baseConfig(link, cat), nil)
-	must(t, err)
-	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Fatal("the symlink was replaced")
-	}
-	checkRestored(t, real, pgFiles("x"))
-}
-
 func mustStat(t *testing.T, p string) os.FileInfo {
 	t.Helper()
 	fi, err := os.Stat(p)

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // scanData describes a backup's data directory for its manifest: every
@@ -18,21 +17,23 @@ import (
 // It fsyncs what it reads, so the manifest never describes data that is
 // not on disk. Symlinks (tablespaces) and special files are refused: the
 // built-in restore could not reproduce them faithfully. A restore marker
-// copied from the live data directory is left out.
+// copied from the live data directory is left out. Everything is read
+// relative to the data directory, never through a link: the tool that
+// wrote it runs as another user, who could swap a file for a link.
 func scanData(ctx context.Context, data string) (Manifest, error) {
 	var m Manifest
-	err := filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+	r, err := os.OpenRoot(data)
+	if err != nil {
+		return m, err
+	}
+	defer r.Close()
+	err = fs.WalkDir(r.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(data, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
 		fi, err := d.Info()
 		if err != nil {
 			return err
@@ -46,7 +47,7 @@ func scanData(ctx context.Context, data string) (Manifest, error) {
 		case rel == MarkerName:
 			return nil
 		}
-		size, sum, err := hashAndSync(p)
+		size, sum, err := hashAndSync(r, rel)
 		if err != nil {
 			return err
 		}
@@ -58,16 +59,17 @@ func scanData(ctx context.Context, data string) (Manifest, error) {
 		return m, err
 	}
 	for i := len(m.Dirs) - 1; i >= 0; i-- {
-		if err := durable.SyncDir(filepath.Join(data, filepath.FromSlash(m.Dirs[i].Path))); err != nil {
+		if err := durable.SyncIn(r, m.Dirs[i].Path); err != nil {
 			return m, err
 		}
 	}
 	return m, nil
 }
 
-// hashAndSync returns a file's size and SHA-256 and fsyncs it.
-func hashAndSync(p string) (int64, string, error) {
-	f, err := os.Open(p)
+// hashAndSync returns the size and SHA-256 of the regular file rel in r
+// (never through a link) and fsyncs it.
+func hashAndSync(r *os.Root, rel string) (int64, string, error) {
+	f, err := durable.OpenRegular(r, rel, -1)
 	if err != nil {
 		return 0, "", err
 	}

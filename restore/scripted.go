@@ -15,34 +15,35 @@ import (
 // fromScript runs the operator's script to fill a staging directory. A
 // script that exits 0 and leaves staging empty says: nothing to restore.
 func fromScript(ctx context.Context, cfg Config, want string, t target, log *slog.Logger) (Result, error) {
-	return t.attempt(ctx, cfg, log, func(ctx context.Context, staging string) (filled, error) {
-		fsRef, err := os.Open(staging)
+	return t.attempt(ctx, cfg, log, func(ctx context.Context, s *staging) (filled, error) {
+		fsRef, err := s.root.Open(".")
 		if err != nil {
 			return filled{}, err
 		}
 		defer fsRef.Close()
-		if err := runScript(ctx, cfg, want, staging, log); err != nil {
+		if err := runScript(ctx, cfg, want, s.path, log); err != nil {
 			return filled{}, err
 		}
-		names, err := readNames(staging)
+		names, err := readNamesIn(s.root, ".")
 		if err != nil {
 			return filled{}, err
 		}
 		if len(names) == 0 {
 			return filled{}, fmt.Errorf("%w: the restore script exited 0 and left the staging directory empty", ErrNoBackup)
 		}
-		eng, ok, err := detect(staging, want)
+		eng, ok, err := detect(s.root, want)
 		if err != nil {
 			return filled{}, err
 		}
 		if !ok {
 			return filled{}, fmt.Errorf("the restore script exited 0 but left no %s data directory (no engine marker) in staging", want)
 		}
-		n, files, err := settleTree(ctx, staging, fsRef, eng, t)
+		n, files, mode, err := settleTree(ctx, s.root, fsRef, eng, t)
 		if err != nil {
 			return filled{}, err
 		}
-		return filled{eng: eng, marker: Marker{Backup: "cmd", Source: "restore-cmd", Engine: eng.name, Bytes: n, Files: files}}, nil
+		return filled{eng: eng, rootMode: mode,
+			marker: Marker{Backup: "cmd", Source: "restore-cmd", Engine: eng.name, Bytes: n, Files: files}}, nil
 	})
 }
 

@@ -8,9 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
+
+	"github.com/zkfence/zkfence/internal/durable"
 )
 
 // copyBufSize is the unit of reading, hashing, writing and of the checks of
@@ -25,33 +26,67 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // the kill-mid-restore test slows the copy down with it.
 var testHookChunk func(n int)
 
-// checkSizes stats every file of a backup before anything is copied, so that
-// a truncated or incomplete backup is skipped at once.
-func checkSizes(src string, m Manifest) error {
-	for _, f := range m.Files {
-		fi, err := os.Lstat(filepath.Join(src, f.Path))
+// checkTree checks a backup's tree against its manifest before anything is
+// copied, so that a truncated or tampered backup is skipped at once: every
+// directory is a real directory (a symlink is never followed into), every
+// file a regular file of the manifest's size. Messages tell only what the
+// manifest says, never what was found: the files may be anyone's.
+func checkTree(src *os.Root, m Manifest) error {
+	for _, d := range m.Dirs {
+		if d.Path == "." {
+			continue
+		}
+		fi, err := src.Lstat(d.Path)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		if !fi.Mode().IsRegular() || fi.Size() != f.Size {
-			return fmt.Errorf("%w: %s: %d bytes (%v), manifest says %d", ErrCorrupt, f.Path, fi.Size(), fi.Mode().Type(), f.Size)
+		if !fi.IsDir() {
+			return fmt.Errorf("%w: %s is %s, not a directory", ErrCorrupt, d.Path, kindOf(fi))
+		}
+	}
+	for _, f := range m.Files {
+		fi, err := src.Lstat(f.Path)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%w: %s is %s, not a regular file", ErrCorrupt, f.Path, kindOf(fi))
+		}
+		if fi.Size() != f.Size {
+			return fmt.Errorf("%w: %s: size mismatch (the manifest says %d bytes)", ErrCorrupt, f.Path, f.Size)
 		}
 	}
 	return nil
 }
 
-// copyVerified copies src to a new file dst with the given mode and owner,
-// hashing on the way, and checks size and SHA-256 against want (makeDurable
-// fsyncs it later).
-// Problems with src (unreadable, wrong size or hash) wrap ErrCorrupt; any
-// other error is about the destination.
-func copyVerified(ctx context.Context, src, dst string, want File, mode fs.FileMode, uid, gid int, count *atomic.Int64) error {
-	in, err := os.Open(src)
+// kindOf names a file's type for messages.
+func kindOf(fi fs.FileInfo) string {
+	switch t := fi.Mode().Type(); {
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t.IsDir():
+		return "a directory"
+	case t.IsRegular():
+		return "a regular file"
+	default:
+		return "a special file"
+	}
+}
+
+// copyVerified copies want.Path from src to a new file in dst with the
+// given mode and owner, hashing on the way, and checks size and SHA-256
+// against want (makeDurable fsyncs it later). The source is opened without
+// following a link and checked to be a regular file.
+// Problems with the source (unreadable, wrong size or hash) wrap
+// ErrCorrupt, and their messages tell only the manifest's size and hash;
+// any other error is about the destination.
+func copyVerified(ctx context.Context, src, dst *os.Root, want File, mode fs.FileMode, uid, gid int, count *atomic.Int64) error {
+	in, err := durable.OpenRegular(src, want.Path, -1)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	out, err := dst.OpenFile(want.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
@@ -60,9 +95,11 @@ func copyVerified(ctx context.Context, src, dst string, want File, mode fs.FileM
 	if err != nil {
 		return fmt.Errorf("%s: %w", want.Path, err)
 	}
-	if n != want.Size || sum != want.SHA256 {
-		return fmt.Errorf("%w: %s: %d bytes sha256 %s, manifest says %d bytes sha256 %s",
-			ErrCorrupt, want.Path, n, sum, want.Size, want.SHA256)
+	if n != want.Size {
+		return fmt.Errorf("%w: %s: size mismatch (the manifest says %d bytes)", ErrCorrupt, want.Path, want.Size)
+	}
+	if sum != want.SHA256 {
+		return fmt.Errorf("%w: %s: SHA-256 mismatch (the manifest says %s)", ErrCorrupt, want.Path, want.SHA256)
 	}
 	if err := out.Chmod(mode); err != nil { // the umask applied at creation
 		return err
