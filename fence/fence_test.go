@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/internal/clock"
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -256,4 +257,32 @@ func TestReadFailureClassification(t *testing.T) {
 	if err := readFailure(fmt.Errorf("read fence record: %w", io)); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("ENOTCONN: %v, want ErrUnreachable", err)
 	}
+}
+
+// Out of descriptors (idle health connections once did it), a heartbeat
+// cannot open the record: that is this process's trouble, not the
+// volume's, and must not stop the child as a lost mount (issue 16, item 5).
+func TestKeeperOutOfDescriptorsIsNotALostMount(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	root := t.TempDir()
+	c := claim(5)
+	if err := Acquire(context.Background(), root, c, clk, quiet); err != nil {
+		t.Fatal(err)
+	}
+	k := Keep([]string{root}, c, time.Second, func() bool { return true }, clk, quiet)
+	defer k.Stop()
+	release := fstest.ExhaustDescriptors(t)
+	for range 3 {
+		waitTimer(t, clk)
+		clk.Advance(time.Second)
+	}
+	waitTimer(t, clk) // the loop armed its timer again: the beats are done
+	release()
+	select {
+	case <-k.Lost():
+		t.Fatalf("keeper lost on EMFILE: %v", k.Err())
+	default:
+	}
+	clk.Advance(time.Second)
+	waitFor(t, func() bool { r, _ := Read(root); return r.Heartbeat.Equal(clk.Now().UTC()) })
 }

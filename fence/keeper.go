@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkfence/zkfence/fsguard"
 	"github.com/zkfence/zkfence/internal/clock"
 )
 
@@ -102,6 +103,13 @@ func (k *Keeper) boundedBeat(root string) error {
 // beat checks the record on root and refreshes our heartbeat.
 func (k *Keeper) beat(root string) error {
 	r, err := Read(root)
+	if fsguard.IsLocalResourceError(err) {
+		// Out of descriptors or memory here (EMFILE, ENFILE, ENOMEM) says
+		// nothing of the volume: skip this beat; the lease still holds
+		// the child to its deadline.
+		k.log.Warn("fence heartbeat skipped: out of a local resource", "root", root, "err", err)
+		return nil
+	}
 	if err != nil {
 		return readFailure(err)
 	}
@@ -112,7 +120,9 @@ func (k *Keeper) beat(root string) error {
 		return nil // the run loop is stopping the child; leave the record alone
 	}
 	r.Heartbeat = k.clock.Now().UTC()
-	if err := Write(root, r); err != nil {
+	if err := Write(root, r); fsguard.IsLocalResourceError(err) {
+		k.log.Warn("fence heartbeat not written: out of a local resource", "root", root, "err", err)
+	} else if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	return nil

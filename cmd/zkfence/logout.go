@@ -12,8 +12,15 @@ import (
 // a log write never blocks the caller (package asynclog), so a stalled
 // stderr cannot delay the stop of the child.
 var stderrQueue = sync.OnceValue(func() *asynclog.Writer {
-	return asynclog.New(os.Stderr, asynclog.DefaultCapacity)
+	return asynclog.New(stderr{}, asynclog.DefaultCapacity)
 })
+
+// stderr writes to whatever os.Stderr is when the line goes out (the
+// in-process tests point it at a file while runApp runs; runApp flushes
+// the queue before it returns).
+type stderr struct{}
+
+func (stderr) Write(p []byte) (int, error) { return os.Stderr.Write(p) }
 
 // flushTimeout bounds how long the process waits, at exit, for its last log
 // lines to reach a slow stderr. The child is already dead by then.
