@@ -115,3 +115,43 @@ func TestFastTakeoverNeedsAFenceAgent(t *testing.T) {
 		}
 	}
 }
+
+// Issue 21: only the path between the two nodes is cut; each still reaches
+// ZooKeeper (and its storage). The waiter cannot tell a partition from a
+// death, so it fences the holder, which the agent confirms off, and only
+// then takes over: the holder is replaced, never run beside.
+func TestFastTakeoverAcrossAPartitionFencesFirst(t *testing.T) {
+	needZK(t)
+	p, dir := lockPath(t), t.TempDir()
+	agent := writeFakeAgent(t, dir)
+	portA, _ := zkserver.FreePort()
+	portB, _ := zkserver.FreePort()
+	// b reaches a's health endpoint only through this link.
+	link := zkserver.NewProxy(t, fmt.Sprintf("127.0.0.1:%d", portA))
+	node := func(name string, port int, extra ...string) []string {
+		args := []string{"--http", fmt.Sprintf("127.0.0.1:%d", port),
+			"--fence-agent", agent, "--fence-id", "node-" + name, "--fence-timeout", "5s"}
+		return edgeArgs(server.Addr(), p, append(append(args, extra...), "--", "sh", "-c", trappingChild)...)
+	}
+	env := func(name string) []string { return []string{"DIR=" + dir, "NAME=" + name, "FENCE_DIR=" + dir} }
+	a := startWrapper(t, env("a"), node("a", portA, "--advertise-http", link.Addr())...)
+	a.waitLog(`msg="child started"`, 15*time.Second)
+	if err := os.WriteFile(filepath.Join(dir, "node-a.pid"), []byte(strconv.Itoa(a.cmd.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := startWrapper(t, env("b"), node("b", portB, "--fast-takeover", "--takeover-probe", "200ms", "--takeover-after", "3")...)
+	b.waitLog(`msg="waiting for the lock"`, 15*time.Second)
+	time.Sleep(time.Second)
+
+	link.Blackhole()
+	cut := time.Now()
+	bStart := waitFile(t, filepath.Join(dir, "b"), 30*time.Second)
+	a.wait(10 * time.Second) // SIGKILLed by the agent
+	t.Logf("partition between the nodes: cut -> new child started %v; margin %v", bStart.Sub(cut), requireNoOverlap(t, dir))
+	log, _ := os.ReadFile(filepath.Join(dir, "fence.log"))
+	if !strings.Contains(string(log), " off node-a") {
+		t.Fatalf("the holder was not fenced before the takeover:\n%s", log)
+	}
+	b.signal(syscall.SIGTERM)
+	b.wait(15 * time.Second)
+}
