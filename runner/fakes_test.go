@@ -172,19 +172,27 @@ type fakeStorage struct {
 	releaseErr error
 	lost       chan struct{}
 	lostErr    error
+	// roots are the mount points Roots reports (where the fence records
+	// live); heldOnError makes a failed Prepare return the storage with its
+	// error, as fsguard does when it could not unmount what it mounted.
+	roots       []string
+	heldOnError bool
 }
 
 func (s *fakeStorage) Prepare(ctx context.Context) (Guarded, error) {
 	s.ev.add("storage prepare")
 	if s.prepare != nil {
 		if err := s.prepare(ctx); err != nil {
+			if s.heldOnError {
+				return s, err
+			}
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (s *fakeStorage) Roots() []string { return nil }
+func (s *fakeStorage) Roots() []string { return s.roots }
 func (s *fakeStorage) Watch() Watcher  { return s }
 func (s *fakeStorage) Release(context.Context) error {
 	s.ev.add("storage release")

@@ -1,0 +1,171 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/lock"
+)
+
+// Attacks on the release decision (I8): each test is a sequence of events in
+// which the run let go of the lock (fence state marked released, lock node
+// deleted: the next contender takes over at once, without the lock-delay)
+// while something of its own could still write to the shared storage.
+
+// awaitRun waits for the run's result.
+func (h *harness) awaitRun(out <-chan error, max time.Duration) error {
+	h.t.Helper()
+	select {
+	case err := <-out:
+		return err
+	case <-time.After(max):
+		h.t.Fatalf("the run did not end; events %v", h.ev.list())
+		return nil
+	}
+}
+
+// Storage.Prepare fails after it mounted a device (a post-mount check
+// refused it: too little free space, the write probe timed out on a device
+// that stopped answering, the mount changed under zkfence) and the undo
+// unmount fails too (busy, or its sync hangs on the dead device). fsguard
+// then still has the device mounted on this node. The run must not release:
+// a next holder that takes over at once fscks and mounts a device this node
+// still has mounted (its kernel writes the journal and the superblock).
+func TestAttackPrepareFailsWithDeviceStillMounted(t *testing.T) {
+	h := newHarness(t)
+	s := h.withStorage()
+	s.heldOnError = true
+	s.releaseErr = errors.New("umount /data: target is busy")
+	s.prepare = func(context.Context) error {
+		return errors.New("/data: 10 MB available, want 1 GB; undo: umount /data: target is busy")
+	}
+	err := h.awaitRun(h.run(), 10*time.Second)
+	h.check(phase{
+		want:    []string{"lock acquired", "storage prepare", "storage release", "lock abandoned"},
+		notWant: []string{"child started", "lock released", "fence state released"},
+		errIs:   []error{ErrNotReleased},
+	}, err)
+}
+
+// fifoRecord puts a FIFO where the fence record lives on root: a read of
+// the record blocks in open(2) until the test feeds it, as a read blocks on
+// a FUSE or hard NFS mount whose daemon or server stopped answering.
+func fifoRecord(t *testing.T, root string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(root, fence.Dir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := fence.Path(root)
+	os.Remove(p)
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// feedFIFO writes data to the FIFO at p if a reader waits on it (the stuck
+// read of the record); it reports whether one did.
+func feedFIFO(p string, data []byte) bool {
+	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return false // ENXIO: nobody reads
+	}
+	syscall.Write(fd, data)
+	syscall.Close(fd)
+	return true
+}
+
+// wroteRecord waits up to max for the FIFO at p to be replaced by a record
+// (a regular file written by fence.Write), and returns its content.
+func wroteRecord(p string, max time.Duration) (fence.Record, bool) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			r, err := fence.Read(filepath.Dir(filepath.Dir(p)))
+			return r, err == nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fence.Record{}, false
+}
+
+// The lock node is deleted (B holds the lock at once) while the run's
+// fence.Acquire waits on a volume that stalls in the read of the record.
+// The run gives up on it (bounded), ends and releases; when the volume
+// answers again, the abandoned Acquire goes on and writes our token over
+// whatever the new holder wrote: a write to the shared volume after another
+// node holds the lock (the new holder's keeper then finds an older token and
+// kills its own child).
+func TestAttackFenceAcquireWritesAfterTheLockIsGone(t *testing.T) {
+	h := newHarness(t)
+	root := t.TempDir()
+	rec := fifoRecord(t, root)
+	s := h.withStorage()
+	s.roots = []string{root}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Second}
+	out := h.run()
+	h.waitEvent("storage prepare")
+	time.Sleep(200 * time.Millisecond) // fence.Acquire is now stuck in the read
+	h.lease.lose(lock.ErrNodeGone)
+	err := h.awaitRun(out, 10*time.Second)
+	released := false
+	for _, e := range h.ev.list() {
+		released = released || e == "lock released"
+	}
+
+	// The volume answers again: it returns the record of an older holder
+	// that released cleanly.
+	old, _ := json.Marshal(fence.Record{Service: "/svc", Token: 41, Holder: "old", Heartbeat: time.Now().UTC(), Released: true})
+	defer feedFIFO(rec, old) // never leave the goroutine stuck
+	if !feedFIFO(rec, old) {
+		t.Fatal("nothing reads the record: the test lost its stall")
+	}
+	if r, ok := wroteRecord(rec, 2*time.Second); ok {
+		t.Errorf("the run wrote its fence record (token %d) on the volume after it ended with %v "+
+			"(lock released: %v): another node holds the lock since the node was deleted", r.Token, err, released)
+	}
+	if !errors.Is(err, ErrLockLost) {
+		t.Errorf("error %v, want it to wrap ErrLockLost", err)
+	}
+}
+
+// The child exits; in cleanup the volume stalls in the read of the record
+// that fence.Release marks released. After releaseTimeout the run gives
+// up on it, marks the ZooKeeper fence state released and deletes its lock
+// node: the next holder takes over at once, with no lock-delay, while the
+// abandoned fence.Release is still there to write when the volume answers.
+// A run with a storage call stuck in the filesystem must not release.
+func TestAttackFenceReleaseStuckThenLockReleased(t *testing.T) {
+	h := newHarness(t)
+	root := t.TempDir()
+	s := h.withStorage()
+	s.roots = []string{root}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Second, ClaimNew: true}
+	out := h.run()
+	h.waitStarted()
+	ours, err := os.ReadFile(fence.Path(root))
+	if err != nil {
+		t.Fatalf("no fence record written at the start: %v", err)
+	}
+	rec := fifoRecord(t, root) // the volume stalls from now on
+	defer feedFIFO(rec, ours)
+	h.child.exit(0)
+	err = h.awaitRun(out, 3*releaseTimeout)
+	h.check(phase{
+		want:    []string{"child started", "lock abandoned"},
+		notWant: []string{"lock released", "fence state released"},
+		errIs:   []error{ErrNotReleased},
+	}, err)
+	if feedFIFO(rec, ours) {
+		if r, ok := wroteRecord(rec, 2*time.Second); ok {
+			t.Logf("the abandoned fence.Release wrote the record (token %d, released %v) after the run ended", r.Token, r.Released)
+		}
+	}
+}
