@@ -105,8 +105,10 @@ func (k *Keeper) Err() error {
 const stopWait = 2 * time.Second
 
 // Stop ends the heartbeats. It returns once the loop has ended, or after
-// stopWait when a heartbeat is stuck in the filesystem.
-func (k *Keeper) Stop() {
+// stopWait when a heartbeat is stuck in the filesystem. It reports whether
+// the loop ended: false means a heartbeat (a write of the record) is still
+// in the filesystem and may land whenever the volume answers again.
+func (k *Keeper) Stop() bool {
 	select {
 	case <-k.quit:
 	default:
@@ -114,8 +116,10 @@ func (k *Keeper) Stop() {
 	}
 	select {
 	case <-k.done:
+		return true
 	case <-time.After(stopWait):
 		k.log.Warn("fence heartbeat stuck in the filesystem; abandoning it")
+		return false
 	}
 }
 

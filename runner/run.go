@@ -37,6 +37,11 @@ type run struct {
 	// mountLost: the run ended because a guarded volume failed; its fence
 	// record is left alone (the next holder waits out the lock-delay).
 	mountLost bool
+	// storageStuck: a call of ours into the guarded storage (a fence
+	// record read or write, an unmount) was abandoned while still in the
+	// filesystem; it may write whenever the volume answers again, so the
+	// lock is not let go (cleanup).
+	storageStuck bool
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.

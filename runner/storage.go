@@ -79,7 +79,7 @@ func (r *run) prepareStorage(ctx context.Context) error {
 	// not hang the start on a mount that stopped answering.
 	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second
 	for _, root := range g.Roots() {
-		err := bounded(ctx, limit, "fence record on "+root, func(ctx context.Context) error {
+		err := r.storageCall(ctx, limit, "fence record on "+root, func(ctx context.Context) error {
 			return fence.Acquire(ctx, root, c, r.clock, r.log)
 		})
 		if err != nil {
@@ -94,10 +94,11 @@ func (r *run) prepareStorage(ctx context.Context) error {
 // releaseStorage marks our fence records released, so the next holder need
 // not wait out the lock-delay, then unmounts what was mounted. It reports
 // whether the storage was let go: false when a device could not be
-// unmounted, which may still be written from here.
+// unmounted, or a call into the storage was abandoned still in the
+// filesystem (storageCall): either may still write from here.
 func (r *run) releaseStorage() bool {
 	if r.claim != nil && !r.mountLost { // a dead mount cannot take the write
-		err := bounded(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
+		err := r.storageCall(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
 			return fence.Release(r.guarded.Roots(), *r.claim, r.clock.Now())
 		})
 		if err != nil {
@@ -105,11 +106,28 @@ func (r *run) releaseStorage() bool {
 		}
 	}
 	if r.guarded == nil {
-		return true
+		return !r.storageStuck
 	}
-	if err := bounded(context.Background(), releaseTimeout, "release storage", r.guarded.Release); err != nil {
+	if err := r.storageCall(context.Background(), releaseTimeout, "release storage", r.guarded.Release); err != nil {
 		r.log.Error("storage NOT released", "err", err)
 		return false
 	}
-	return true
+	return !r.storageStuck
+}
+
+// storageCall is bounded for a call into the guarded storage, and records
+// (storageStuck) when the call was abandoned before it returned: stuck in a
+// filesystem that stopped answering, it may still read on and write (a
+// fence record over the next holder's) whenever the volume answers again.
+func (r *run) storageCall(ctx context.Context, limit time.Duration, what string, fn func(context.Context) error) error {
+	returned := make(chan struct{})
+	err := bounded(ctx, limit, what, func(ctx context.Context) error {
+		defer close(returned)
+		return fn(ctx)
+	})
+	if !isClosed(returned) {
+		r.storageStuck = true
+		r.log.Error("a call into the storage is stuck in the filesystem; the lock will not be released", "call", what)
+	}
+	return err
 }
