@@ -14,7 +14,9 @@ type Storage interface {
 	// Prepare runs with the lock held, and only then (I4): checks shared
 	// filesystems, or fsck's and mounts block devices. ctx is cancelled when
 	// the lease is lost or a terminating signal comes; work such as fsck must
-	// stop then.
+	// stop then. On failure it returns, with its error, a non-nil Guarded
+	// when something it mounted could not be unmounted: the run then tries
+	// Release again and, if that fails, does not let go of the lock (I8).
 	Prepare(ctx context.Context) (Guarded, error)
 }
 
@@ -64,10 +66,12 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		return nil
 	}
 	g, err := r.cfg.Storage.Prepare(ctx)
+	if g != nil {
+		r.guarded = g // with an error: what Prepare could not unmount, for cleanup to try again
+	}
 	if err != nil {
 		return err
 	}
-	r.guarded = g
 	if r.cfg.Fence == nil {
 		return nil
 	}
