@@ -146,8 +146,15 @@ func (s *Switch) setLocked(at time.Time) error {
 	if d <= 0 {
 		d = 1 // D2: zero would disarm
 	}
+	if testHookBeforeSettime != nil {
+		testHookBeforeSettime()
+	}
 	return s.settime(unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))})
 }
+
+// testHookBeforeSettime, if set, runs between the reading of the clock and
+// the timer_settime call: a stand-in for a preemption or a freeze there.
+var testHookBeforeSettime func()
 
 func (s *Switch) settime(spec unix.ItimerSpec) error {
 	_, _, errno := unix.Syscall6(unix.SYS_TIMER_SETTIME, uintptr(s.id), 0,
