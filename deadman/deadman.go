@@ -17,11 +17,11 @@
 // # Invariants
 //
 //   - D1 While armed, the timer's expiry is never later than deadline() as it
-//     was at the latest Arm or Renewed call. It is set relative to now on
-//     CLOCK_BOOTTIME, which advances at least as fast as the monotonic clock
-//     the lease measures on (it also counts a system suspend), so it fires no
-//     later than the lease deadline, give or take the microseconds between
-//     reading the clock and setting the timer.
+//     was at the latest Arm or Renewed call. It is set at an absolute time on
+//     CLOCK_BOOTTIME (TIMER_ABSTIME), which advances at least as fast as the
+//     monotonic clock the lease measures on (it also counts a system
+//     suspend), read before the monotonic clock: a freeze or a preemption
+//     anywhere before the timer_settime call can only make it earlier.
 //   - D2 A deadline already past fires at once: it is never taken for zero,
 //     which would disarm the timer.
 //   - D3 Only Disarm stops the timer; the caller disarms only once the child
@@ -123,7 +123,7 @@ func (s *Switch) Disarm() error {
 		return nil
 	}
 	s.deadline = nil
-	return s.settime(unix.ItimerSpec{})
+	return s.settime(unix.ItimerSpec{}, 0)
 }
 
 // Close disarms and deletes the timer.
@@ -141,23 +141,34 @@ func (s *Switch) Close() error {
 	return nil
 }
 
+// setLocked sets the timer to expire at the CLOCK_BOOTTIME instant that
+// corresponds to at, as an absolute time (TIMER_ABSTIME): a freeze or a
+// preemption before the timer_settime call cannot push the expiry later,
+// and an expiry that passed meanwhile fires at once. CLOCK_BOOTTIME is read
+// BEFORE the monotonic clock (time.Until), so a stall between the two reads
+// makes the expiry earlier, never later.
 func (s *Switch) setLocked(at time.Time) error {
-	d := time.Until(at)
-	if d <= 0 {
-		d = 1 // D2: zero would disarm
+	var now unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &now); err != nil {
+		return fmt.Errorf("clock_gettime(CLOCK_BOOTTIME): %w", err)
 	}
+	d := time.Until(at)
+	if d < 0 {
+		d = 0 // an instant already past: fires at once (D2; now is never zero)
+	}
+	expiry := unix.NsecToTimespec(now.Nano() + int64(d))
 	if testHookBeforeSettime != nil {
 		testHookBeforeSettime()
 	}
-	return s.settime(unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))})
+	return s.settime(unix.ItimerSpec{Value: expiry}, unix.TIMER_ABSTIME)
 }
 
 // testHookBeforeSettime, if set, runs between the reading of the clock and
 // the timer_settime call: a stand-in for a preemption or a freeze there.
 var testHookBeforeSettime func()
 
-func (s *Switch) settime(spec unix.ItimerSpec) error {
-	_, _, errno := unix.Syscall6(unix.SYS_TIMER_SETTIME, uintptr(s.id), 0,
+func (s *Switch) settime(spec unix.ItimerSpec, flags int) error {
+	_, _, errno := unix.Syscall6(unix.SYS_TIMER_SETTIME, uintptr(s.id), uintptr(flags),
 		uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 	if errno != 0 {
 		return fmt.Errorf("timer_settime: %w", errno)
