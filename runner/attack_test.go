@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/internal/heldexec"
 	"github.com/zkfence/zkfence/lock"
 )
 
@@ -167,5 +168,50 @@ func TestAttackFenceReleaseStuckThenLockReleased(t *testing.T) {
 		if r, ok := wroteRecord(rec, 2*time.Second); ok {
 			t.Logf("the abandoned fence.Release wrote the record (token %d, released %v) after the run ended", r.Token, r.Released)
 		}
+	}
+}
+
+// A --restore-cmd script (a process started under the lock) leaves a
+// daemonized writer behind: `setsid ... &` (a background sync, a server it
+// started to check the restore). It left the script's process group, so the
+// group SIGKILL of package heldexec does not reach it; without the freeze
+// guard (no PID namespace: the default in a container without
+// CAP_SYS_ADMIN) nothing else does. zkfence, the child subreaper, even
+// becomes its parent, but supervise counts a child of the wrapper that
+// predates the child's start as a helper, so the child's Stop leaves it
+// alone too. The run then ends, releases the lock at once, and the writer
+// goes on writing into the data directory's filesystem while the next
+// holder runs.
+func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
+	h := newHarness(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	h.cfg.Restorer = fakeRestorer{restore: func(ctx context.Context) error {
+		cmd := heldexec.Command(ctx, "/bin/sh", "-c",
+			`setsid /bin/sh -c 'echo $$ > `+pidFile+`; exec sleep 60' </dev/null >/dev/null 2>&1 &`)
+		return heldexec.Run(cmd)
+	}}
+	t.Cleanup(func() {
+		if pid := readPidFile(pidFile); pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	out := h.run()
+	h.waitStarted()
+	h.lease.lose(lock.ErrLeaseDeadline)
+	err := h.awaitRun(out, 10*time.Second)
+	if !errors.Is(err, ErrLockLost) {
+		t.Errorf("error %v, want ErrLockLost", err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for readPidFile(pidFile) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	pid := readPidFile(pidFile)
+	if pid == 0 {
+		t.Fatal("the restore script's daemon never started")
+	}
+	if syscall.Kill(pid, 0) == nil && !zombie(pid) {
+		t.Errorf("pid %d, daemonized by the restore script under the lock, is alive after the run ended "+
+			"(events %q): it writes on while the next holder runs", pid, h.ev.list())
 	}
 }
