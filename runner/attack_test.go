@@ -13,6 +13,7 @@ import (
 	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/internal/heldexec"
 	"github.com/zkfence/zkfence/lock"
+	"github.com/zkfence/zkfence/supervise"
 )
 
 // Attacks on the release decision (I8): each test is a sequence of events in
@@ -183,6 +184,9 @@ func TestAttackFenceReleaseStuckThenLockReleased(t *testing.T) {
 // goes on writing into the data directory's filesystem while the next
 // holder runs.
 func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
+	if err := supervise.BecomeSubreaper(); err != nil { // as Run does
+		t.Fatal(err)
+	}
 	h := newHarness(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	h.cfg.Restorer = fakeRestorer{restore: func(ctx context.Context) error {
