@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"syscall"
+	"time"
 
 	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/internal/clock"
@@ -46,6 +48,9 @@ type run struct {
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.
 	childDead bool
+	// strays: a process left behind by one started under the lock (a
+	// daemonized restore script's) survived its SIGKILL (killStrays).
+	strays bool
 	// unpin frees the thread that started the child (startPinned).
 	unpin func()
 }
@@ -83,6 +88,9 @@ func newRun(cfg Config, d deps) *run {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if d.killStrays == nil {
+		d.killStrays = supervise.KillStrays
+	}
 	return &run{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, deps: d, childDead: true}
 }
 
@@ -107,6 +115,9 @@ func (r *run) run(ctx context.Context) (err error) {
 	}
 	if sig, ok := r.pendingStop(); ok {
 		return &Interrupted{Signal: sig}
+	}
+	if err := r.killStrays(); err != nil {
+		return err
 	}
 	child, err := r.startChild()
 	if err != nil {
@@ -180,6 +191,20 @@ func (r *run) pendingStop() (syscall.Signal, bool) {
 			return 0, false
 		}
 	}
+}
+
+// killStrays SIGKILLs and reaps what the processes started under the lock
+// left behind when they daemonized (setsid, double fork): as the child
+// subreaper zkfence inherits them, and neither heldexec's group kill nor,
+// without the freeze guard, a PID namespace reaches them. It runs before the
+// child starts and before the lock is let go; a survivor keeps the lock
+// from being released (strays).
+func (r *run) killStrays() error {
+	if err := r.deps.killStrays(time.Now().Add(supervise.KillWait)); err != nil {
+		r.strays = true
+		return fmt.Errorf("%w: %w", ErrStopFailed, err)
+	}
+	return nil
 }
 
 func terminating(s syscall.Signal) bool {

@@ -69,4 +69,7 @@ type deps struct {
 	locker  locker
 	start   starter
 	signals <-chan os.Signal
+	// killStrays kills and reaps what processes started under the lock
+	// left behind (supervise.KillStrays, the default), by deadline.
+	killStrays func(deadline time.Time) error
 }

@@ -60,7 +60,8 @@ func (r *run) watch(child Child) error {
 // cleanup ends the hold, newest first, and returns the run's error.
 //
 // The storage and the lock are let go only when nothing of ours can still
-// write: the child tree confirmed dead (or never started), every device
+// write: the child tree confirmed dead (or never started), no stray of a
+// process started under the lock left (killStrays), every device
 // we mounted unmounted, and no call of ours stuck in the storage (a fence
 // record write abandoned in a stalled filesystem lands when it answers). Then the volumes' fence records and the ZooKeeper
 // fence state are marked released, the lock node is deleted and the session
@@ -85,7 +86,12 @@ func (r *run) cleanup(err error) error {
 	if r.holding == nil {
 		return err
 	}
-	clean := r.childDead && !r.storageStuck
+	if r.childDead && !r.strays {
+		if kerr := r.killStrays(); kerr != nil {
+			err = errors.Join(err, kerr)
+		}
+	}
+	clean := r.childDead && !r.storageStuck && !r.strays
 	if clean {
 		r.disarmGuard()
 		clean = r.releaseStorage()
