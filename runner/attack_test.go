@@ -219,3 +219,26 @@ func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
 			"(events %q): it writes on while the next holder runs", pid, h.ev.list())
 	}
 }
+
+// The child's main process exits by itself (a launcher whose database
+// daemonized, or a forwarded SIGTERM) at the instant ZooKeeper lets the
+// lock go (the lock node deleted: B holds it now). The watch takes the
+// child's exit, and childExited stops what the child left behind with the
+// graceful policy: the daemonized database gets the stop signal (a
+// PostgreSQL or InnoDB shutdown writes its checkpoint) before the SIGKILL
+// the lease watcher sends a moment later. With the lock already gone the
+// leftovers must get SIGKILL at once, as in stopOnLoss.
+func TestAttackChildExitsAsTheLockGoes(t *testing.T) {
+	h := newHarness(t)
+	out := h.run()
+	h.waitStarted()
+	h.lease.mu.Lock()
+	h.lease.onKillBy = func() { h.lease.lose(lock.ErrNodeGone) }
+	h.lease.mu.Unlock()
+	h.child.exit(0)
+	err := h.awaitRun(out, 10*time.Second)
+	h.check(phase{
+		want:    []string{"child started", "stop SIGKILL"},
+		notWant: []string{"stop SIGINT"},
+	}, err)
+}

@@ -43,6 +43,8 @@ type fakeLease struct {
 	mu             sync.Mutex
 	err            error
 	lost           chan struct{}
+	// onKillBy, if set, runs at each KillBy call (a loss at that instant).
+	onKillBy func()
 }
 
 func newFakeLease(clk *clock.Fake, stopAfter, killAfter time.Duration) *fakeLease {
@@ -54,8 +56,16 @@ func (l *fakeLease) Token() int64          { return 42 }
 func (l *fakeLease) Node() string          { return "/svc/_c_x-lock-0000000007" }
 func (l *fakeLease) Lost() <-chan struct{} { return l.lost }
 func (l *fakeLease) StopBy() time.Time     { return l.stopBy }
-func (l *fakeLease) KillBy() time.Time     { return l.killBy }
-func (l *fakeLease) Overdue() bool         { return !l.clk.Now().Before(l.stopBy) }
+func (l *fakeLease) KillBy() time.Time {
+	l.mu.Lock()
+	f := l.onKillBy
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return l.killBy
+}
+func (l *fakeLease) Overdue() bool { return !l.clk.Now().Before(l.stopBy) }
 func (l *fakeLease) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
