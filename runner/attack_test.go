@@ -191,7 +191,8 @@ func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	h.cfg.Restorer = fakeRestorer{restore: func(ctx context.Context) error {
 		cmd := heldexec.Command(ctx, "/bin/sh", "-c",
-			`setsid /bin/sh -c 'echo $$ > `+pidFile+`; exec sleep 60' </dev/null >/dev/null 2>&1 &`)
+			`setsid /bin/sh -c 'echo $$ > `+pidFile+`; exec sleep 60' </dev/null >/dev/null 2>&1 &
+			i=0; while [ ! -s `+pidFile+` ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done`)
 		return heldexec.Run(cmd)
 	}}
 	t.Cleanup(func() {
