@@ -102,7 +102,8 @@ func newRun(cfg Config, d deps) *run {
 //     that did not let go cleanly; write ourselves in.
 //  3. storage: check, fsck and mount the volumes; put our token on them.
 //  4. restore: fill an empty data directory.
-//  5. a signal that came meanwhile ends the run here: no child.
+//  5. kill what processes started under the lock left behind (strays);
+//     a signal that came meanwhile ends the run here: no child.
 //  6. start the one child of this run.
 //  7. watch: lease, mount, fence record, child, signals; the first to go
 //     wrong stops the child (SIGKILL at once when the lock is already gone).
@@ -113,11 +114,11 @@ func (r *run) run(ctx context.Context) (err error) {
 	if err := r.interruptible(ctx, r.prepare); err != nil {
 		return err
 	}
-	if sig, ok := r.pendingStop(); ok {
-		return &Interrupted{Signal: sig}
-	}
 	if err := r.killStrays(); err != nil {
 		return err
+	}
+	if sig, ok := r.pendingStop(); ok { // last before the start (issue 15, item 9)
+		return &Interrupted{Signal: sig}
 	}
 	child, err := r.startChild()
 	if err != nil {
