@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkfence/zkfence/internal/clock"
@@ -20,6 +21,11 @@ type Keeper struct {
 	clock clock.Clock
 	log   *slog.Logger
 	valid func() bool // false once our lease is overdue: never write then
+
+	// writing is set from just before a heartbeat checks valid until its
+	// Write returned: a beat stuck with it unset writes nothing any more
+	// (valid is false for good once the run stops).
+	writing atomic.Bool
 
 	mu   sync.Mutex
 	err  error
@@ -69,6 +75,8 @@ func (k *Keeper) beat(root string) error {
 	if r.Token != k.claim.Token || r.Holder != k.claim.Holder || r.Service != k.claim.Service {
 		return fmt.Errorf("%w: %s now names token %d held by %s (ours: %d)", ErrFenced, root, r.Token, r.Holder, k.claim.Token)
 	}
+	k.writing.Store(true)
+	defer k.writing.Store(false)
 	if !k.valid() {
 		return nil // the run loop is stopping the child; leave the record alone
 	}
@@ -105,9 +113,10 @@ func (k *Keeper) Err() error {
 const stopWait = 2 * time.Second
 
 // Stop ends the heartbeats. It returns once the loop has ended, or after
-// stopWait when a heartbeat is stuck in the filesystem. It reports whether
-// the loop ended: false means a heartbeat (a write of the record) is still
-// in the filesystem and may land whenever the volume answers again.
+// stopWait when a heartbeat is stuck in the filesystem. It reports false
+// when a heartbeat is stuck in its write of the record, which may land
+// whenever the volume answers again; a heartbeat stuck in its read writes
+// nothing after valid turned false (the caller ends its lease first).
 func (k *Keeper) Stop() bool {
 	select {
 	case <-k.quit:
@@ -118,8 +127,12 @@ func (k *Keeper) Stop() bool {
 	case <-k.done:
 		return true
 	case <-time.After(stopWait):
-		k.log.Warn("fence heartbeat stuck in the filesystem; abandoning it")
-		return false
+		if k.writing.Load() {
+			k.log.Error("fence heartbeat stuck in a write of the record; abandoning it: the write may land when the volume answers")
+			return false
+		}
+		k.log.Warn("fence heartbeat stuck in a read of the record; abandoning it (it writes nothing any more)")
+		return true
 	}
 }
 
