@@ -99,7 +99,8 @@ func (r *run) cleanup(err error) error {
 	if !clean {
 		r.holding.Abandon()
 		r.log.Error("NOT releasing the lock: something of this run may still write (child tree not confirmed dead, " +
-			"a device not unmounted, or a call stuck in the storage); the lock node and the session are left to expire, " +
+			"a device not unmounted, a call stuck in the storage, or a stray of a process started under the lock); " +
+			"the lock node and the session are left to expire, " +
 			"and the next holder finds the fence state not released")
 		return errors.Join(err, ErrNotReleased)
 	}
