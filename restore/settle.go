@@ -18,6 +18,9 @@ func settleTree(ctx context.Context, staging string, fsRef *os.File, eng engine,
 		if err != nil {
 			return err
 		}
+		if err := ctx.Err(); err != nil { // the lock: nothing is written past it
+			return err
+		}
 		fi, err := d.Info()
 		if err != nil {
 			return err
