@@ -243,3 +243,27 @@ func TestAttackChildExitsAsTheLockGoes(t *testing.T) {
 		notWant: []string{"stop SIGINT"},
 	}, err)
 }
+
+// The lease ended at its deadline (ZooKeeper out of reach): graceful stop.
+// During the grace ZooKeeper answers again and says the lock node is gone
+// (another contender holds the lock from that instant). The grace must end
+// at once; the run used to look at the lease's error only once, when the
+// stop began.
+func TestAttackNodeDeletedDuringTheGraceAfterTheDeadline(t *testing.T) {
+	h := newHarness(t)
+	h.child.trap = true
+	out := h.run()
+	h.waitStarted()
+	h.lease.lose(lock.ErrLeaseDeadline)
+	h.waitEvent("stop SIGINT")
+	gone := time.Now()
+	h.lease.goneLater(lock.ErrNodeGone)
+	h.waitEvent("KILL after the grace was cut")
+	if took := time.Since(gone); took > time.Second {
+		t.Errorf("SIGKILL %v after ZooKeeper said the lock is gone (the grace ran on)", took.Round(time.Millisecond))
+	}
+	err := h.awaitRun(out, 10*time.Second)
+	if !errors.Is(err, ErrLockLost) {
+		t.Errorf("error %v, want ErrLockLost", err)
+	}
+}

@@ -43,13 +43,14 @@ type fakeLease struct {
 	mu             sync.Mutex
 	err            error
 	lost           chan struct{}
+	gone           chan struct{}
 	// onKillBy, if set, runs at each KillBy call (a loss at that instant).
 	onKillBy func()
 }
 
 func newFakeLease(clk *clock.Fake, stopAfter, killAfter time.Duration) *fakeLease {
 	now := clk.Now()
-	return &fakeLease{clk: clk, stopBy: now.Add(stopAfter), killBy: now.Add(killAfter), lost: make(chan struct{})}
+	return &fakeLease{clk: clk, stopBy: now.Add(stopAfter), killBy: now.Add(killAfter), lost: make(chan struct{}), gone: make(chan struct{})}
 }
 
 func (l *fakeLease) Token() int64          { return 42 }
@@ -79,8 +80,23 @@ func (l *fakeLease) lose(err error) {
 	if l.err == nil {
 		l.err = err
 		close(l.lost)
+		if lock.Definitive(err) {
+			close(l.gone)
+		}
 	}
 }
+
+// goneLater reports a definitive loss after the lease already ended at its
+// deadline, as package lock does (Err becomes err, Gone closes).
+func (l *fakeLease) goneLater(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.err = err
+	close(l.gone)
+}
+
+// Gone is closed once the loss is definitive.
+func (l *fakeLease) Gone() <-chan struct{} { return l.gone }
 
 // fakeHolding is the held lock, with an in-memory fence state.
 type fakeHolding struct {
