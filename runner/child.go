@@ -99,10 +99,8 @@ func (r *run) stopOnce(child Child, deadline time.Time, policy supervise.StopPol
 	if policy.Signal != syscall.SIGKILL {
 		go func() {
 			select {
-			case <-r.lease.Lost():
-				if lock.Definitive(r.lease.Err()) {
-					cancel() // Stop sends SIGKILL when its ctx ends
-				}
+			case <-r.lease.Gone(): // at once, or later: after a deadline, ZooKeeper may still say so
+				cancel() // Stop sends SIGKILL when its ctx ends
 			case <-ctx.Done():
 			}
 		}()

@@ -22,6 +22,9 @@ type Lease interface {
 	// Lost is closed when the lease can no longer be trusted; Err says why.
 	Lost() <-chan struct{}
 	Err() error
+	// Gone is closed once ZooKeeper says the lock is gone (lock.Definitive),
+	// also when that comes after the lease ended at its deadline.
+	Gone() <-chan struct{}
 	// StopBy is when the stop of the child must begin, KillBy when the
 	// child tree must be confirmed dead. Both move with every renewal.
 	StopBy() time.Time
