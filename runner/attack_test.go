@@ -2,15 +2,14 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/internal/fstest"
 	"github.com/zkfence/zkfence/internal/heldexec"
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/supervise"
@@ -56,42 +55,32 @@ func TestAttackPrepareFailsWithDeviceStillMounted(t *testing.T) {
 	}, err)
 }
 
-// fifoRecord puts a FIFO where the fence record lives on root: a read of
-// the record blocks in open(2) until the test feeds it, as a read blocks on
-// a FUSE or hard NFS mount whose daemon or server stopped answering.
-func fifoRecord(t *testing.T, root string) string {
+// stalledVolume is a FUSE mount (bindfs) standing for a network filesystem
+// whose server or daemon stops answering: Freeze makes every call on it
+// block in the kernel until Thaw. The fence record is read and written
+// through Mnt; the test looks at it through Src, which never blocks.
+func stalledVolume(t *testing.T) *fstest.BindMount {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(root, fence.Dir), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := fence.Path(root)
-	os.Remove(p)
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	fuse := fstest.BindFS(t, t.TempDir())
+	t.Cleanup(func() { fuse.Thaw() })
+	return fuse
 }
 
-// feedFIFO writes data to the FIFO at p if a reader waits on it (the stuck
-// read of the record); it reports whether one did.
-func feedFIFO(p string, data []byte) bool {
-	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return false // ENXIO: nobody reads
+// writeRecord writes r as the fence record of the volume backed by src.
+func writeRecord(t *testing.T, src string, r fence.Record) {
+	t.Helper()
+	if err := fence.Write(src, r); err != nil {
+		t.Fatal(err)
 	}
-	syscall.Write(fd, data)
-	syscall.Close(fd)
-	return true
 }
 
-// wroteRecord waits up to max for the FIFO at p to be replaced by a record
-// (a regular file written by fence.Write), and returns its content.
-func wroteRecord(p string, max time.Duration) (fence.Record, bool) {
+// recordChanged waits up to max for the record under src to differ from
+// was, and returns it.
+func recordChanged(src string, was fence.Record, max time.Duration) (fence.Record, bool) {
 	deadline := time.Now().Add(max)
 	for time.Now().Before(deadline) {
-		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
-			r, err := fence.Read(filepath.Dir(filepath.Dir(p)))
-			return r, err == nil
+		if r, err := fence.Read(src); err == nil && (r.Token != was.Token || r.Released != was.Released || !r.Heartbeat.Equal(was.Heartbeat)) {
+			return r, true
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -107,10 +96,12 @@ func wroteRecord(p string, max time.Duration) (fence.Record, bool) {
 // kills its own child).
 func TestAttackFenceAcquireWritesAfterTheLockIsGone(t *testing.T) {
 	h := newHarness(t)
-	root := t.TempDir()
-	rec := fifoRecord(t, root)
+	fuse := stalledVolume(t)
+	old := fence.Record{Service: "/svc", Token: 41, Holder: "old", Heartbeat: time.Now().UTC().Round(0), Released: true}
+	writeRecord(t, fuse.Src, old)
 	s := h.withStorage()
-	s.roots = []string{root}
+	s.roots = []string{fuse.Mnt}
+	s.prepare = func(context.Context) error { return fuse.Freeze() } // the volume stalls from now on
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Second}
 	out := h.run()
 	h.waitEvent("storage prepare")
@@ -121,15 +112,10 @@ func TestAttackFenceAcquireWritesAfterTheLockIsGone(t *testing.T) {
 	for _, e := range h.ev.list() {
 		released = released || e == "lock released"
 	}
-
-	// The volume answers again: it returns the record of an older holder
-	// that released cleanly.
-	old, _ := json.Marshal(fence.Record{Service: "/svc", Token: 41, Holder: "old", Heartbeat: time.Now().UTC(), Released: true})
-	defer feedFIFO(rec, old) // never leave the goroutine stuck
-	if !feedFIFO(rec, old) {
-		t.Fatal("nothing reads the record: the test lost its stall")
+	if err := fuse.Thaw(); err != nil { // the volume answers again
+		t.Fatal(err)
 	}
-	if r, ok := wroteRecord(rec, 2*time.Second); ok {
+	if r, ok := recordChanged(fuse.Src, old, 2*time.Second); ok {
 		t.Errorf("the run wrote its fence record (token %d) on the volume after it ended with %v "+
 			"(lock released: %v): another node holds the lock since the node was deleted", r.Token, err, released)
 	}
@@ -146,18 +132,19 @@ func TestAttackFenceAcquireWritesAfterTheLockIsGone(t *testing.T) {
 // A run with a storage call stuck in the filesystem must not release.
 func TestAttackFenceReleaseStuckThenLockReleased(t *testing.T) {
 	h := newHarness(t)
-	root := t.TempDir()
+	fuse := stalledVolume(t)
 	s := h.withStorage()
-	s.roots = []string{root}
+	s.roots = []string{fuse.Mnt}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Second, ClaimNew: true}
 	out := h.run()
 	h.waitStarted()
-	ours, err := os.ReadFile(fence.Path(root))
+	ours, err := fence.Read(fuse.Src)
 	if err != nil {
 		t.Fatalf("no fence record written at the start: %v", err)
 	}
-	rec := fifoRecord(t, root) // the volume stalls from now on
-	defer feedFIFO(rec, ours)
+	if err := fuse.Freeze(); err != nil { // the volume stalls from now on
+		t.Fatal(err)
+	}
 	h.child.exit(0)
 	err = h.awaitRun(out, 3*releaseTimeout)
 	h.check(phase{
@@ -165,10 +152,9 @@ func TestAttackFenceReleaseStuckThenLockReleased(t *testing.T) {
 		notWant: []string{"lock released", "fence state released"},
 		errIs:   []error{ErrNotReleased},
 	}, err)
-	if feedFIFO(rec, ours) {
-		if r, ok := wroteRecord(rec, 2*time.Second); ok {
-			t.Logf("the abandoned fence.Release wrote the record (token %d, released %v) after the run ended", r.Token, r.Released)
-		}
+	fuse.Thaw()
+	if r, ok := recordChanged(fuse.Src, ours, 2*time.Second); ok {
+		t.Logf("the abandoned fence.Release wrote the record (token %d, released %v) after the run ended", r.Token, r.Released)
 	}
 }
 
