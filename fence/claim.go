@@ -51,7 +51,7 @@ func Acquire(ctx context.Context, root string, c Claim, clk clock.Clock, log *sl
 					"pass --claim-volume to claim it for %s", ErrRefused, root, c.Service)
 			}
 			log.Info("claiming a new volume", "volume", root, "service", c.Service)
-			return write(root, c, clk)
+			return writeIfHeld(ctx, root, c, clk)
 		case err != nil:
 			return fmt.Errorf("%w: %v", ErrRefused, err)
 		}
@@ -64,7 +64,7 @@ func Acquire(ctx context.Context, root string, c Claim, clk clock.Clock, log *sl
 		}
 		wait := remaining(prev, c, clk.Now())
 		if wait <= 0 {
-			return write(root, c, clk)
+			return writeIfHeld(ctx, root, c, clk)
 		}
 		log.Warn("previous holder's heartbeat is recent; waiting out the lock-delay", "volume", root,
 			"previous_token", prev.Token, "previous_holder", prev.Holder, "remaining", wait.Round(time.Millisecond))
@@ -103,6 +103,16 @@ func remaining(prev Record, c Claim, now time.Time) time.Duration {
 		age = 0
 	}
 	return c.LockDelay - age
+}
+
+// writeIfHeld writes our record unless ctx (the lock) ended meanwhile: a
+// read that stalled on the volume may return long after the lease, and a
+// caller that gave up on it may already have let go of the lock.
+func writeIfHeld(ctx context.Context, root string, c Claim, clk clock.Clock) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not writing the fence record on %s: %w", root, context.Cause(ctx))
+	}
+	return write(root, c, clk)
 }
 
 func write(root string, c Claim, clk clock.Clock) error {

@@ -33,6 +33,10 @@ type Keeper struct {
 	valid func() bool // false once our lease is overdue: never write then
 
 	abandoned atomic.Bool // a beat overran its bound: no late write
+	// writing is set from just before a heartbeat checks valid until its
+	// Write returned: a beat stuck with it unset writes nothing any more
+	// (valid is false for good once the run stops).
+	writing atomic.Bool
 
 	mu   sync.Mutex
 	err  error
@@ -116,6 +120,8 @@ func (k *Keeper) beat(root string) error {
 	if r.Token != k.claim.Token || r.Holder != k.claim.Holder || r.Service != k.claim.Service {
 		return fmt.Errorf("%w: %s now names token %d held by %s (ours: %d)", ErrFenced, root, r.Token, r.Holder, k.claim.Token)
 	}
+	k.writing.Store(true)
+	defer k.writing.Store(false)
 	if !k.valid() || k.abandoned.Load() {
 		return nil // the run loop is stopping the child; leave the record alone
 	}
@@ -155,8 +161,11 @@ func (k *Keeper) Err() error {
 const stopWait = 2 * time.Second
 
 // Stop ends the heartbeats. It returns once the loop has ended, or after
-// stopWait when a heartbeat is stuck in the filesystem.
-func (k *Keeper) Stop() {
+// stopWait when a heartbeat is stuck in the filesystem. It reports false
+// when a heartbeat is stuck in its write of the record, which may land
+// whenever the volume answers again; a heartbeat stuck in its read writes
+// nothing after valid turned false (the caller ends its lease first).
+func (k *Keeper) Stop() bool {
 	select {
 	case <-k.quit:
 	default:
@@ -165,8 +174,14 @@ func (k *Keeper) Stop() {
 	select {
 	case <-k.done:
 	case <-time.After(stopWait):
-		k.log.Warn("fence heartbeat stuck in the filesystem; abandoning it")
 	}
+	// The loop stops waiting for a stuck beat (boundedBeat); the beat's
+	// goroutine may still be in the filesystem.
+	if k.writing.Load() {
+		k.log.Error("fence heartbeat stuck in a write of the record; abandoning it: the write may land when the volume answers")
+		return false
+	}
+	return true
 }
 
 // Release stops the heartbeats and marks every record that is still ours as

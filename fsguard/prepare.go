@@ -41,7 +41,11 @@ type guarded struct {
 // SIGKILL at once (package heldexec) and nothing more is mounted (I4). On any failure
 // it unmounts what it mounted and returns an error wrapping
 // ErrStorageRefused that says which volume and why (with the checker's
-// output when the checker refused). A nil log means slog.Default().
+// output when the checker refused). When an unmount fails too, it returns
+// with the error the Prepared that still holds those mounts (nil
+// otherwise): the device is still mounted here, so the caller must not let
+// go of the lock unless a later Release succeeds. A nil log means
+// slog.Default().
 func Prepare(ctx context.Context, vols []Volume, log *slog.Logger) (*Prepared, error) {
 	if log == nil {
 		log = slog.Default()
@@ -56,7 +60,14 @@ func Prepare(ctx context.Context, vols []Volume, log *slog.Logger) (*Prepared, e
 		if err != nil {
 			undo, cancel := context.WithTimeout(context.Background(), CheckTimeout)
 			defer cancel()
-			return nil, errors.Join(err, p.Release(undo))
+			err = errors.Join(err, p.Release(undo))
+			if g != nil && g.ours {
+				p.vols = append(p.vols, g)
+			}
+			if p.holds() {
+				return p, err
+			}
+			return nil, err
 		}
 		p.vols = append(p.vols, g)
 		log.Info("storage ready", "path", g.path, "fstype", g.mount.FSType, "source", g.mount.Source,
@@ -92,6 +103,16 @@ func withCheckTimeout(ctx context.Context, f func() error) error {
 		fmt.Errorf("%w: no answer within %s", ErrStorageRefused, CheckTimeout))
 	defer cancel()
 	return bounded(ctx, f)
+}
+
+// holds reports whether a mount Prepare made is still mounted.
+func (p *Prepared) holds() bool {
+	for _, g := range p.vols {
+		if g.ours {
+			return true
+		}
+	}
+	return false
 }
 
 // Paths lists the guarded mount points, in order.

@@ -17,7 +17,9 @@ import (
 //  2. the checker for its type runs (fsck.go) and its verdict is honoured;
 //  3. it is mounted, and the mount is checked as a shared mount would be.
 //
-// On failure after the mount it unmounts.
+// On failure after the mount it unmounts; when that unmount fails, it
+// returns g (still ours) with the error, so that the device is never
+// forgotten while mounted here.
 func prepareDevice(ctx context.Context, v Volume, log *slog.Logger) (*guarded, error) {
 	opts, _ := parseMountOptions(v.MountOptions) // validated
 	g := &guarded{vol: v, dev: &device{}}
@@ -40,7 +42,7 @@ func prepareDevice(ctx context.Context, v Volume, log *slog.Logger) (*guarded, e
 		return nil, err
 	}
 	if err := checkDevice(ctx, g, opts, log); err != nil {
-		return nil, err
+		return stillMounted(g), err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, refusef("%s: checked but not mounted: %w", v, context.Cause(ctx))
@@ -57,7 +59,10 @@ func prepareDevice(ctx context.Context, v Volume, log *slog.Logger) (*guarded, e
 		err = refusef("%s: the mount changed under zkfence (ID %d, then %d)", g.path, g.mount.ID, m.ID)
 	}
 	if err != nil {
-		return nil, errors.Join(err, unmountAfterFailure(g))
+		if uerr := unmountAfterFailure(g); uerr != nil {
+			return g, errors.Join(err, uerr) // still mounted here: g.ours stays true
+		}
+		return nil, err
 	}
 	return g, nil
 }
@@ -117,7 +122,16 @@ func replayLog(ctx context.Context, g *guarded, opts mountOptions, log *slog.Log
 	undo, cancel := context.WithTimeout(context.Background(), CheckTimeout)
 	defer cancel()
 	if err := unmountOwn(undo, g.path, m.ID); err != nil {
+		g.mount, g.ours = m, true // still mounted here: Prepare returns it
 		return refusef("%s: after replaying the log: %w", g.vol, err)
+	}
+	return nil
+}
+
+// stillMounted returns g when a mount of Prepare's is still on it, else nil.
+func stillMounted(g *guarded) *guarded {
+	if g.ours {
+		return g
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ type Lease struct {
 	err      error
 
 	lost chan struct{}
+	gone chan struct{} // closed on a definitive loss, also after Lost (followLoss)
 	quit chan struct{}
 	done chan struct{}
 }
@@ -112,7 +113,7 @@ func startLease(held Held, d leaseDeps) *Lease {
 	l := &Lease{
 		held: held, budget: d.budget, clock: d.clock,
 		lastSent: d.start,
-		lost:     make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
+		lost:     make(chan struct{}), gone: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	go l.loop(d)
 	return l
@@ -151,6 +152,7 @@ func (l *Lease) loop(d leaseDeps) {
 				continue
 			}
 			l.end(ErrLeaseDeadline)
+			l.followLoss(d)
 			return
 		case <-tick.C():
 			tick.Reset(l.budget().Heartbeat)
@@ -221,7 +223,33 @@ func (l *Lease) end(err error) {
 	l.err = err
 	l.mu.Unlock()
 	close(l.lost)
+	if Definitive(err) {
+		close(l.gone)
+	}
 }
+
+// followLoss waits, once the lease ended at its deadline, for ZooKeeper to
+// say that the lock is gone (node deleted or not ours, session expired or
+// replaced): the child may still be in its graceful stop, and from then on
+// another contender may hold the lock. Err then says why, and Gone closes.
+// It ends with the renewals (stop).
+func (l *Lease) followLoss(d leaseDeps) {
+	select {
+	case err := <-d.loss:
+		if !Definitive(err) {
+			return
+		}
+		l.mu.Lock()
+		l.err = err
+		l.mu.Unlock()
+		close(l.gone)
+	case <-l.quit:
+	}
+}
+
+// Gone is closed once ZooKeeper has said that the lock is gone (Definitive),
+// whether that ended the lease or came after it ended at its deadline.
+func (l *Lease) Gone() <-chan struct{} { return l.gone }
 
 func (l *Lease) untilStop() time.Duration { return l.StopBy().Sub(l.clock.Now()) }
 

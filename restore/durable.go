@@ -20,6 +20,9 @@ import (
 // fsRef is a descriptor opened before the writes began, so that syncfs
 // reports any writeback error since then.
 func makeDurable(ctx context.Context, r *os.Root, fsRef *os.File, files, dirs []string) error {
+	if err := ctx.Err(); err != nil { // the lock: a sync past it writes past it
+		return err
+	}
 	if err := syncfs(fsRef); err != nil {
 		return fmt.Errorf("syncfs: %w", err)
 	}

@@ -20,6 +20,9 @@ func settleTree(ctx context.Context, r *os.Root, fsRef *os.File, eng engine, t t
 		if err != nil {
 			return err
 		}
+		if err := ctx.Err(); err != nil { // the lock: nothing is written past it
+			return err
+		}
 		fi, err := d.Info()
 		if err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
-	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/supervise"
 )
 
@@ -85,20 +84,22 @@ func (r *run) stop(child Child, deadline time.Time, policy supervise.StopPolicy)
 	}
 }
 
-// stopOnce is one child.Stop, whose grace ends at once when the lock is
-// found gone meanwhile.
+// stopOnce is one child.Stop: SIGKILL at once when ZooKeeper already says
+// the lock is gone (childExited's and a retry's policy is graceful), and a
+// grace that ends at once when the lock is found gone meanwhile.
 func (r *run) stopOnce(child Child, deadline time.Time, policy supervise.StopPolicy) error {
 	// The deadline is a time of the run's clock; the child's Stop counts
 	// in real time, so it gets the duration.
 	ctx, cancel := context.WithTimeout(context.Background(), deadline.Sub(r.clock.Now()))
 	defer cancel()
+	if r.lockGone() { // whoever chose policy, another holder may exist now
+		policy = supervise.StopPolicy{Signal: syscall.SIGKILL}
+	}
 	if policy.Signal != syscall.SIGKILL {
 		go func() {
 			select {
-			case <-r.lease.Lost():
-				if lock.Definitive(r.lease.Err()) {
-					cancel() // Stop sends SIGKILL when its ctx ends
-				}
+			case <-r.lease.Gone(): // at once, or later: after a deadline, ZooKeeper may still say so
+				cancel() // Stop sends SIGKILL when its ctx ends
 			case <-ctx.Done():
 			}
 		}()

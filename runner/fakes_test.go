@@ -43,19 +43,30 @@ type fakeLease struct {
 	mu             sync.Mutex
 	err            error
 	lost           chan struct{}
+	gone           chan struct{}
+	// onKillBy, if set, runs at each KillBy call (a loss at that instant).
+	onKillBy func()
 }
 
 func newFakeLease(clk *clock.Fake, stopAfter, killAfter time.Duration) *fakeLease {
 	now := clk.Now()
-	return &fakeLease{clk: clk, stopBy: now.Add(stopAfter), killBy: now.Add(killAfter), lost: make(chan struct{})}
+	return &fakeLease{clk: clk, stopBy: now.Add(stopAfter), killBy: now.Add(killAfter), lost: make(chan struct{}), gone: make(chan struct{})}
 }
 
 func (l *fakeLease) Token() int64          { return 42 }
 func (l *fakeLease) Node() string          { return "/svc/_c_x-lock-0000000007" }
 func (l *fakeLease) Lost() <-chan struct{} { return l.lost }
 func (l *fakeLease) StopBy() time.Time     { return l.stopBy }
-func (l *fakeLease) KillBy() time.Time     { return l.killBy }
-func (l *fakeLease) Overdue() bool         { return !l.clk.Now().Before(l.stopBy) }
+func (l *fakeLease) KillBy() time.Time {
+	l.mu.Lock()
+	f := l.onKillBy
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return l.killBy
+}
+func (l *fakeLease) Overdue() bool { return !l.clk.Now().Before(l.stopBy) }
 func (l *fakeLease) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -69,8 +80,23 @@ func (l *fakeLease) lose(err error) {
 	if l.err == nil {
 		l.err = err
 		close(l.lost)
+		if lock.Definitive(err) {
+			close(l.gone)
+		}
 	}
 }
+
+// goneLater reports a definitive loss after the lease already ended at its
+// deadline, as package lock does (Err becomes err, Gone closes).
+func (l *fakeLease) goneLater(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.err = err
+	close(l.gone)
+}
+
+// Gone is closed once the loss is definitive.
+func (l *fakeLease) Gone() <-chan struct{} { return l.gone }
 
 // fakeHolding is the held lock, with an in-memory fence state.
 type fakeHolding struct {
@@ -172,19 +198,27 @@ type fakeStorage struct {
 	releaseErr error
 	lost       chan struct{}
 	lostErr    error
+	// roots are the mount points Roots reports (where the fence records
+	// live); heldOnError makes a failed Prepare return the storage with its
+	// error, as fsguard does when it could not unmount what it mounted.
+	roots       []string
+	heldOnError bool
 }
 
 func (s *fakeStorage) Prepare(ctx context.Context) (Guarded, error) {
 	s.ev.add("storage prepare")
 	if s.prepare != nil {
 		if err := s.prepare(ctx); err != nil {
+			if s.heldOnError {
+				return s, err
+			}
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (s *fakeStorage) Roots() []string { return nil }
+func (s *fakeStorage) Roots() []string { return s.roots }
 func (s *fakeStorage) Watch() Watcher  { return s }
 func (s *fakeStorage) Release(context.Context) error {
 	s.ev.add("storage release")

@@ -83,7 +83,7 @@ func (r *run) leaseLoss() error {
 // deleted or not ours, session expired or replaced): another holder may
 // exist now, so there is no time for a graceful stop.
 func (r *run) lockGone() bool {
-	return isClosed(r.lease.Lost()) && lock.Definitive(r.lease.Err())
+	return isClosed(r.lease.Gone())
 }
 
 // duringLease reports a failed phase as a lost lock when the lease ended

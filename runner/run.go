@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"syscall"
+	"time"
 
 	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/internal/clock"
@@ -43,10 +45,18 @@ type run struct {
 	// mountLost: the run ended because a guarded volume failed; its fence
 	// record is left alone (the next holder waits out the lock-delay).
 	mountLost bool
+	// storageStuck: a call of ours into the guarded storage (a fence
+	// record read or write, an unmount) was abandoned while still in the
+	// filesystem; it may write whenever the volume answers again, so the
+	// lock is not let go (cleanup).
+	storageStuck bool
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.
 	childDead bool
+	// strays: a process left behind by one started under the lock (a
+	// daemonized restore script's) survived its SIGKILL (killStrays).
+	strays bool
 	// unpin frees the thread that started the child (startPinned).
 	unpin func()
 }
@@ -84,6 +94,9 @@ func newRun(cfg Config, d deps) *run {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
+	if d.killStrays == nil {
+		d.killStrays = supervise.KillStrays
+	}
 	self := lock.Self(cfg.Version)
 	self.FenceID, self.HTTP = cfg.FenceID, cfg.Advertise
 	return &run{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, deps: d, self: self, childDead: true}
@@ -98,7 +111,8 @@ func newRun(cfg Config, d deps) *run {
 //  3. attach, then storage: attach the device; check, fsck and mount the
 //     volumes; put our token on them.
 //  4. restore: fill an empty data directory.
-//  5. a signal that came meanwhile ends the run here: no child.
+//  5. kill what processes started under the lock left behind (strays);
+//     a signal that came meanwhile ends the run here: no child.
 //  6. start the one child of this run.
 //  7. watch: lease, mount, fence record, child, signals; the first to go
 //     wrong stops the child (SIGKILL at once when the lock is already gone).
@@ -109,7 +123,10 @@ func (r *run) run(ctx context.Context) (err error) {
 	if err := r.interruptible(ctx, r.prepare); err != nil {
 		return err
 	}
-	if sig, ok := r.pendingStop(); ok {
+	if err := r.killStrays(); err != nil {
+		return err
+	}
+	if sig, ok := r.pendingStop(); ok { // last before the start (issue 15, item 9)
 		return &Interrupted{Signal: sig}
 	}
 	child, err := r.startChild()
@@ -187,6 +204,20 @@ func (r *run) pendingStop() (syscall.Signal, bool) {
 			return 0, false
 		}
 	}
+}
+
+// killStrays SIGKILLs and reaps what the processes started under the lock
+// left behind when they daemonized (setsid, double fork): as the child
+// subreaper zkfence inherits them, and neither heldexec's group kill nor,
+// without the freeze guard, a PID namespace reaches them. It runs before the
+// child starts and before the lock is let go; a survivor keeps the lock
+// from being released (strays).
+func (r *run) killStrays() error {
+	if err := r.deps.killStrays(time.Now().Add(supervise.KillWait)); err != nil {
+		r.strays = true
+		return fmt.Errorf("%w: %w", ErrStopFailed, err)
+	}
+	return nil
 }
 
 func terminating(s syscall.Signal) bool {

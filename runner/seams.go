@@ -22,6 +22,9 @@ type Lease interface {
 	// Lost is closed when the lease can no longer be trusted; Err says why.
 	Lost() <-chan struct{}
 	Err() error
+	// Gone is closed once ZooKeeper says the lock is gone (lock.Definitive),
+	// also when that comes after the lease ended at its deadline.
+	Gone() <-chan struct{}
 	// StopBy is when the stop of the child must begin, KillBy when the
 	// child tree must be confirmed dead. Both move with every renewal.
 	StopBy() time.Time
@@ -69,4 +72,7 @@ type deps struct {
 	locker  locker
 	start   starter
 	signals <-chan os.Signal
+	// killStrays kills and reaps what processes started under the lock
+	// left behind (supervise.KillStrays, the default), by deadline.
+	killStrays func(deadline time.Time) error
 }

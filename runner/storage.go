@@ -13,7 +13,9 @@ type Storage interface {
 	// Prepare runs with the lock held, and only then (I4): checks shared
 	// filesystems, or fsck's and mounts block devices. ctx is cancelled when
 	// the lease is lost or a terminating signal comes; work such as fsck must
-	// stop then.
+	// stop then. On failure it returns, with its error, a non-nil Guarded
+	// when something it mounted could not be unmounted: the run then tries
+	// Release again and, if that fails, does not let go of the lock (I8).
 	Prepare(ctx context.Context) (Guarded, error)
 }
 
@@ -84,10 +86,12 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		return nil
 	}
 	g, err := r.cfg.Storage.Prepare(ctx)
+	if g != nil {
+		r.guarded = g // with an error: what Prepare could not unmount, for cleanup to try again
+	}
 	if err != nil {
 		return err
 	}
-	r.guarded = g
 	if r.cfg.Fence == nil {
 		return nil
 	}
@@ -102,7 +106,7 @@ func (r *run) prepareStorage(ctx context.Context) error {
 	// not hang the start on a mount that stopped answering.
 	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second
 	for _, root := range g.Roots() {
-		err := bounded(ctx, limit, "fence record on "+root, func(ctx context.Context) error {
+		err := r.storageCall(ctx, limit, "fence record on "+root, func(ctx context.Context) error {
 			return fence.Acquire(ctx, root, c, r.clock, r.log)
 		})
 		if err != nil {
@@ -117,10 +121,11 @@ func (r *run) prepareStorage(ctx context.Context) error {
 // releaseStorage marks our fence records released, so the next holder need
 // not wait out the lock-delay, then unmounts what was mounted. It reports
 // whether the storage was let go: false when a device could not be
-// unmounted, which may still be written from here.
+// unmounted, or a call into the storage was abandoned still in the
+// filesystem (storageCall): either may still write from here.
 func (r *run) releaseStorage() bool {
 	if r.claim != nil && !r.mountLost { // a dead mount cannot take the write
-		err := bounded(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
+		err := r.storageCall(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
 			return fence.Release(r.guarded.Roots(), *r.claim, r.clock.Now())
 		})
 		if err != nil {
@@ -128,11 +133,28 @@ func (r *run) releaseStorage() bool {
 		}
 	}
 	if r.guarded == nil {
-		return r.detach()
+		return !r.storageStuck && r.detach()
 	}
-	if err := bounded(context.Background(), releaseTimeout, "release storage", r.guarded.Release); err != nil {
+	if err := r.storageCall(context.Background(), releaseTimeout, "release storage", r.guarded.Release); err != nil {
 		r.log.Error("storage NOT released", "err", err)
 		return false
 	}
-	return r.detach()
+	return !r.storageStuck && r.detach()
+}
+
+// storageCall is bounded for a call into the guarded storage, and records
+// (storageStuck) when the call was abandoned before it returned: stuck in a
+// filesystem that stopped answering, it may still read on and write (a
+// fence record over the next holder's) whenever the volume answers again.
+func (r *run) storageCall(ctx context.Context, limit time.Duration, what string, fn func(context.Context) error) error {
+	returned := make(chan struct{})
+	err := bounded(ctx, limit, what, func(ctx context.Context) error {
+		defer close(returned)
+		return fn(ctx)
+	})
+	if !isClosed(returned) {
+		r.storageStuck = true
+		r.log.Error("a call into the storage is stuck in the filesystem; the lock will not be released", "call", what)
+	}
+	return err
 }

@@ -60,8 +60,10 @@ func (r *run) watch(child Child) error {
 // cleanup ends the hold, newest first, and returns the run's error.
 //
 // The storage and the lock are let go only when nothing of ours can still
-// write: the child tree confirmed dead (or never started) and every device
-// we mounted unmounted. Then the volumes' fence records and the ZooKeeper
+// write: the child tree confirmed dead (or never started), no stray of a
+// process started under the lock left (killStrays), every device
+// we mounted unmounted, and no call of ours stuck in the storage (a fence
+// record write abandoned in a stalled filesystem lands when it answers). Then the volumes' fence records and the ZooKeeper
 // fence state are marked released, the lock node is deleted and the session
 // closed, so the next contender takes over at once. Otherwise the records,
 // the node and the session are kept and left to expire; the next holder
@@ -78,13 +80,18 @@ func (r *run) cleanup(err error) error {
 	if r.watcher != nil {
 		r.watcher.Stop()
 	}
-	if r.keeper != nil {
-		r.keeper.Stop()
+	if r.keeper != nil && !r.keeper.Stop() {
+		r.storageStuck = true // a heartbeat (a record write) is still in the filesystem
 	}
 	if r.holding == nil {
 		return err
 	}
-	clean := r.childDead
+	if r.childDead && !r.strays {
+		if kerr := r.killStrays(); kerr != nil {
+			err = errors.Join(err, kerr)
+		}
+	}
+	clean := r.childDead && !r.storageStuck && !r.strays
 	if clean {
 		r.disarmGuard()
 		clean = r.releaseStorage()
@@ -92,8 +99,9 @@ func (r *run) cleanup(err error) error {
 	if !clean {
 		r.holding.Abandon()
 		r.log.Error("NOT releasing the lock: something of this run may still write (child tree not confirmed dead, " +
-			"or a device not unmounted); the lock node and the session are left to expire, and the next holder " +
-			"finds the fence state not released")
+			"a device not unmounted, a call stuck in the storage, or a stray of a process started under the lock); " +
+			"the lock node and the session are left to expire, " +
+			"and the next holder finds the fence state not released")
 		return errors.Join(err, ErrNotReleased)
 	}
 	// One budget for both steps: with ZooKeeper out of reach, neither can

@@ -26,10 +26,10 @@ type guardedStorage struct {
 
 func (s guardedStorage) Prepare(ctx context.Context) (runner.Guarded, error) {
 	p, err := fsguard.Prepare(ctx, s.vols, s.log)
-	if err != nil {
-		return nil, err
+	if p == nil {
+		return nil, err // never a typed nil: the runner tests for nil
 	}
-	return guarded{p: p, s: s}, nil
+	return guarded{p: p, s: s}, err
 }
 
 type guarded struct {
