@@ -4,10 +4,12 @@ package main
 // pid of the bench's own PID namespace. A child's word for its own pid is
 // not: under zkfence's freeze guard the child runs in a PID namespace of its
 // own, where its pid is a small number (2, 3, ...) that on the host names
-// some unrelated process. So the bench finds a child by a marker it put on
-// the child's command line (a path unique to the trial), reading /proc as
-// the bench sees it, and checks the marker again before it trusts that pid
-// later: a pid can be reused once its process is gone.
+// some unrelated process. So the bench finds a child by its program (argv[0])
+// and a marker it put on the child's command line (a path unique to the
+// trial), reading /proc as the bench sees it, and checks both again before
+// it trusts that pid later: a pid can be reused once its process is gone.
+// The program matters: zkfence, its nsinit and etcdctl carry the child's
+// arguments, marker included, on their own command lines.
 
 import (
 	"fmt"
@@ -18,24 +20,26 @@ import (
 	"github.com/shirou/gopsutil/v3/process"
 )
 
-// hostProc is a process found by a marker on its command line.
+// hostProc is a process found by its program and a marker on its command
+// line.
 type hostProc struct {
 	pid    int
+	argv0  string
 	marker string
 }
 
-// findByMarker waits up to d for exactly one live process whose command
-// line has marker as one of its arguments, and returns it.
-func findByMarker(marker string, d time.Duration) (hostProc, error) {
+// findByMarker waits up to d for exactly one live process running argv0
+// whose command line has marker as one of its arguments, and returns it.
+func findByMarker(argv0, marker string, d time.Duration) (hostProc, error) {
 	deadline := time.Now().Add(d)
 	for {
-		pids, err := withMarker(marker)
+		pids, err := withMarker(argv0, marker)
 		if err != nil {
 			return hostProc{}, err
 		}
 		switch {
 		case len(pids) == 1:
-			return hostProc{pid: pids[0], marker: marker}, nil
+			return hostProc{pid: pids[0], argv0: argv0, marker: marker}, nil
 		case len(pids) > 1:
 			return hostProc{}, fmt.Errorf("%d processes carry the marker %s: %v", len(pids), marker, pids)
 		case time.Now().After(deadline):
@@ -45,16 +49,16 @@ func findByMarker(marker string, d time.Duration) (hostProc, error) {
 	}
 }
 
-// withMarker lists the live (not zombie) processes with marker among their
-// arguments. Zombies have an empty command line and are not listed.
-func withMarker(marker string) ([]int, error) {
+// withMarker lists the live (not zombie) processes of argv0 with marker
+// among their arguments. Zombies have an empty command line: not listed.
+func withMarker(argv0, marker string) ([]int, error) {
 	pids, err := process.Pids()
 	if err != nil {
 		return nil, err
 	}
 	var found []int
 	for _, pid := range pids {
-		if (hostProc{pid: int(pid), marker: marker}).alive() {
+		if (hostProc{pid: int(pid), argv0: argv0, marker: marker}).alive() {
 			found = append(found, int(pid))
 		}
 	}
@@ -62,11 +66,11 @@ func withMarker(marker string) ([]int, error) {
 }
 
 // alive reports whether the process still exists, is not a zombie, and
-// still carries the marker (so a reused pid does not count).
+// still runs argv0 with the marker (so a reused pid does not count).
 func (h hostProc) alive() bool {
 	p := &process.Process{Pid: int32(h.pid)}
 	args, err := p.CmdlineSlice()
-	if err != nil || !hasArg(args, h.marker) {
+	if err != nil || len(args) == 0 || args[0] != h.argv0 || !hasArg(args[1:], h.marker) {
 		return false
 	}
 	st, err := p.Status()

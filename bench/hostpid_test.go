@@ -24,6 +24,12 @@ func TestHolderChildIsHostPid(t *testing.T) {
 	}
 	t.Cleanup(runCleanups)
 	dir := t.TempDir()
+	// A wrapper carries the child's arguments, marker included: not the child.
+	wrapper := exec.Command("sh", "-c", "sleep 60", "sh", dir+"/a-start")
+	if err := wrapper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wrapper.Process.Kill(); wrapper.Wait() })
 	cmd := exec.Command(bin, "-start", dir+"/a-start", "-sleep", "1m")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -36,7 +42,7 @@ func TestHolderChildIsHostPid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := holderChild(dir)
+	h, err := holderChild(bin, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +69,7 @@ func TestHolderChildIsHostPid(t *testing.T) {
 // TestAliveRefusesAReusedPid: a pid whose process no longer carries the
 // marker is not the holder's child.
 func TestAliveRefusesAReusedPid(t *testing.T) {
-	if (hostProc{pid: os.Getpid(), marker: "/no/such/marker"}).alive() {
+	if (hostProc{pid: os.Getpid(), argv0: os.Args[0], marker: "/no/such/marker"}).alive() {
 		t.Fatal("a process without the marker counted as the holder's child")
 	}
 }

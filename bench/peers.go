@@ -214,7 +214,7 @@ func zkNodeDeathTrial(e *env, child string, i int, pause time.Duration) (time.Du
 		return 0, 0, err
 	}
 	defer a.killGroup()
-	holder, err := holderChild(dir)
+	holder, err := holderChild(child, dir)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -108,7 +108,7 @@ func zkSafetyTrial(e *env, child string, i int) (safetyTrial, error) {
 		return safetyTrial{}, err
 	}
 	defer a.killGroup()
-	holder, err := holderChild(dir)
+	holder, err := holderChild(child, dir)
 	if err != nil {
 		return safetyTrial{}, err
 	}
@@ -155,7 +155,7 @@ func etcdSafetyTrial(e *env, etcd *etcdServer, child string, i int) (safetyTrial
 		return safetyTrial{}, err
 	}
 	defer a.killGroup()
-	holder, err := holderChild(dir)
+	holder, err := holderChild(child, dir)
 	if err != nil {
 		return safetyTrial{}, err
 	}
@@ -176,11 +176,11 @@ func etcdSafetyTrial(e *env, etcd *etcdServer, child string, i int) (safetyTrial
 // holderChild waits for the holder's child to start and returns it by its
 // host pid: the pid in its stamp is the one it sees, which under the freeze
 // guard counts in a PID namespace of its own (see hostpid.go).
-func holderChild(dir string) (hostProc, error) {
+func holderChild(child, dir string) (hostProc, error) {
 	if _, _, err := readStamp(dir+"/a-start", 20*time.Second); err != nil {
 		return hostProc{}, err
 	}
-	return findByMarker(dir+"/a-start", 5*time.Second)
+	return findByMarker(child, dir+"/a-start", 5*time.Second)
 }
 
 // judge waits for the contender's child, watches the holder's child for
