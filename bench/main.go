@@ -112,6 +112,8 @@ var measurements = []measurement{
 	{"overhead throughput postgres", pgThroughput},
 	{"overhead throughput mariadb", mariadbThroughput},
 	{"scale (1,000 lock clients)", scale},
+	// Issue 19: local disk against network-like storage, bare and through zkfence.
+	{"storage table (MariaDB sysbench, PostgreSQL pgbench)", storageTable},
 }
 
 // loadRow records the machine's load: it is shared with other work.
