@@ -44,8 +44,13 @@ unit:
 demo: deps build
 	./scripts/demo.sh
 
+# make bench: the latency, safety, footprint and scale rows (latest.md), then
+# the storage table (bench/results/storage.md and storage.png) in its short
+# version: 5 s runs, 3 per arm. The full one (60 s runs, 8 per arm; several
+# hours on 2 cores): make bench BENCHFLAGS='-storage full'.
+BENCHFLAGS ?=
 bench: deps build
-	$(GO) run ./bench -zkfence $(BIN) -out bench/results/latest.md
+	$(GO) run ./bench -zkfence $(BIN) -out bench/results/latest.md $(BENCHFLAGS)
 	@echo >> bench/results/latest.md
 	$(GO) run ./supervise/testdata/bench -md | tee -a bench/results/latest.md
 	@printf '\n## Freeze guard under the cgroup v1 freezer: how long the child runs after the thaw\n\n```\n' >> bench/results/latest.md
