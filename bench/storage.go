@@ -26,7 +26,7 @@ import (
 )
 
 var (
-	storageMode  = flag.String("storage", "short", "storage table: short (5s runs, 3 per arm), full (60s runs, 8 per arm) or off")
+	storageMode  = flag.String("storage", "short", "storage table: short (5s runs, 3 per arm), full (60s runs, 8 per arm; about 10 hours) or off")
 	storageTime  = flag.Duration("storage-time", 0, "storage table: length of each measured client run (overrides -storage)")
 	storageReps  = flag.Int("storage-reps", 0, "storage table: runs per arm and cell (overrides -storage)")
 	storageTiers = flag.String("storage-tiers", "local,fuse,iops500,iops1000", "storage table: tiers, comma-separated (local, fuse, iopsN)")
