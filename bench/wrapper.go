@@ -43,8 +43,14 @@ func startWrapper(bin, zk, lock string, env []string, child ...string) (*wrapper
 // startWrapperFlags is startWrapper with extra zkfence flags.
 func startWrapperFlags(bin, zk, lock string, env, flags []string, child ...string) (*wrapper, error) {
 	args := append(append([]string{"run", "--zk", zk, "--lock", lock}, fastFlags...), flags...)
-	w := &wrapper{cmd: exec.Command(bin, append(append(args, "--"), child...)...), done: make(chan struct{})}
-	w.cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(bin, append(append(args, "--"), child...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return startLogParsed(cmd)
+}
+
+// startLogParsed starts cmd and parses its stderr as zkfence's JSON log.
+func startLogParsed(cmd *exec.Cmd) (*wrapper, error) {
+	w := &wrapper{cmd: cmd, done: make(chan struct{})}
 	stderr, err := w.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
