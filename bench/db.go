@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shirou/gopsutil/v3/load"
 )
 
 var (
@@ -162,13 +164,11 @@ func maxF(xs []float64) float64 {
 
 // loadavg is the 1-minute load average.
 func loadavg() float64 {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
+	l, err := load.Avg()
+	if err != nil {
 		return 0
 	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
+	return l.Load1
 }
 
 // credential looks up a system user for exec'ing as it.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shirou/gopsutil/v3/load"
+
 	"github.com/zkfence/zkfence/internal/zkserver"
 )
 
@@ -110,12 +112,17 @@ var measurements = []measurement{
 	{"overhead throughput postgres", pgThroughput},
 	{"overhead throughput mariadb", mariadbThroughput},
 	{"scale (1,000 lock clients)", scale},
+	// Issue 19: local disk against network-like storage, bare and through zkfence.
+	{"storage table (MariaDB sysbench, PostgreSQL pgbench)", storageTable},
 }
 
 // loadRow records the machine's load: it is shared with other work.
 func loadRow(when string) row {
-	b, _ := os.ReadFile("/proc/loadavg")
-	return row{"machine load " + when, strings.Join(strings.Fields(string(b))[:3], " "), "",
+	v := "unknown"
+	if l, err := load.Avg(); err == nil {
+		v = fmt.Sprintf("%.2f %.2f %.2f", l.Load1, l.Load5, l.Load15)
+	}
+	return row{"machine load " + when, v, "",
 		fmt.Sprintf("1/5/15-min load averages, %d CPUs; other test runs share the machine", runtime.NumCPU())}
 }
 

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/zkfence/zkfence/bench/internal/fsbench"
+	"github.com/zkfence/zkfence/bench/internal/restorebench"
 	"github.com/zkfence/zkfence/fsguard"
-	"github.com/zkfence/zkfence/fsguard/fsbench"
-	"github.com/zkfence/zkfence/restore"
 )
 
 // mountLossDetection measures, at zkfence's default probe settings
@@ -49,11 +49,11 @@ func mountLossDetection(e *env) ([]row, error) {
 	return rows, nil
 }
 
-// restoreThroughput compares restore.Run (copy, SHA-256 of every file,
+// restoreThroughput compares restore.Run (restorebench) (copy, SHA-256 of every file,
 // fsync, rename into place) with plain tar -x of the same 300 MB on the same
 // disk, alternating runs.
 func restoreThroughput(e *env) ([]row, error) {
-	tp, err := restore.BenchThroughput(context.Background(), e.work, 300, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tp, err := restorebench.Measure(context.Background(), e.work, 300, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, err
 	}

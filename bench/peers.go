@@ -214,7 +214,7 @@ func zkNodeDeathTrial(e *env, child string, i int, pause time.Duration) (time.Du
 		return 0, 0, err
 	}
 	defer a.killGroup()
-	_, childPid, err := readStamp(dir+"/a-start", 20*time.Second)
+	holder, err := holderChild(child, dir)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -234,7 +234,7 @@ func zkNodeDeathTrial(e *env, child string, i int, pause time.Duration) (time.Du
 	// The node dies: zkfence and its child (in its own process group) at once.
 	killed := time.Now()
 	syscall.Kill(a.pid(), syscall.SIGKILL)
-	syscall.Kill(-childPid, syscall.SIGKILL)
+	holder.kill()
 	start, _, err := readStamp(dir+"/b-start", 5*t)
 	if err != nil {
 		return 0, 0, err

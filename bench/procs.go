@@ -89,17 +89,6 @@ func readHeartbeat(path string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s: no readable heartbeat", path)
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] != 'Z'
-}
-
 // proc is a process in its own process group.
 type proc struct {
 	cmd  *exec.Cmd

@@ -108,11 +108,11 @@ func zkSafetyTrial(e *env, child string, i int) (safetyTrial, error) {
 		return safetyTrial{}, err
 	}
 	defer a.killGroup()
-	_, childPid, err := readStamp(dir+"/a-start", 20*time.Second)
+	holder, err := holderChild(child, dir)
 	if err != nil {
 		return safetyTrial{}, err
 	}
-	defer syscall.Kill(-childPid, syscall.SIGKILL)
+	defer holder.kill()
 	b, err := startFenced(e.zkfence, e.zk.Addr(), lockPath, fastFlags, child, "-start", dir+"/b-start")
 	if err != nil {
 		return safetyTrial{}, err
@@ -123,7 +123,7 @@ func zkSafetyTrial(e *env, child string, i int) (safetyTrial, error) {
 	}
 	cut := time.Now()
 	proxy.Blackhole()
-	r, err := judge(dir, cut, childPid)
+	r, err := judge(dir, cut, holder)
 	if err != nil {
 		return r, err
 	}
@@ -155,10 +155,11 @@ func etcdSafetyTrial(e *env, etcd *etcdServer, child string, i int) (safetyTrial
 		return safetyTrial{}, err
 	}
 	defer a.killGroup()
-	_, childPid, err := readStamp(dir+"/a-start", 20*time.Second)
+	holder, err := holderChild(child, dir)
 	if err != nil {
 		return safetyTrial{}, err
 	}
+	defer holder.kill()
 	b, err := startEtcdLock(etcd.Addr, name, dir+"/b.log", child, "-start", dir+"/b-start")
 	if err != nil {
 		return safetyTrial{}, err
@@ -169,21 +170,31 @@ func etcdSafetyTrial(e *env, etcd *etcdServer, child string, i int) (safetyTrial
 	}
 	cut := time.Now()
 	proxy.Blackhole()
-	return judge(dir, cut, childPid)
+	return judge(dir, cut, holder)
+}
+
+// holderChild waits for the holder's child to start and returns it by its
+// host pid: the pid in its stamp is the one it sees, which under the freeze
+// guard counts in a PID namespace of its own (see hostpid.go).
+func holderChild(child, dir string) (hostProc, error) {
+	if _, _, err := readStamp(dir+"/a-start", 20*time.Second); err != nil {
+		return hostProc{}, err
+	}
+	return findByMarker(child, dir+"/a-start", 5*time.Second)
 }
 
 // judge waits for the contender's child, watches the holder's child for
 // `observe` more, and compares the holder child's last heartbeat with the
 // contender child's start.
-func judge(dir string, cut time.Time, holderChild int) (safetyTrial, error) {
+func judge(dir string, cut time.Time, holder hostProc) (safetyTrial, error) {
 	start, _, err := readStamp(dir+"/b-start", 60*time.Second)
 	if err != nil {
 		return safetyTrial{}, err
 	}
-	for until := start.Add(observe); time.Now().Before(until) && alive(holderChild); {
+	for until := start.Add(observe); time.Now().Before(until) && holder.alive(); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	still := alive(holderChild)
+	still := holder.alive()
 	hb, err := readHeartbeat(dir + "/a-hb")
 	if err != nil {
 		return safetyTrial{}, err

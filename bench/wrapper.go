@@ -26,6 +26,8 @@ type wrapper struct {
 	mu   sync.Mutex
 	logs []logLine
 	done chan struct{}
+	// exitedAt is when Wait returned; read it only after done is closed.
+	exitedAt time.Time
 }
 
 type logLine struct {
@@ -41,8 +43,14 @@ func startWrapper(bin, zk, lock string, env []string, child ...string) (*wrapper
 // startWrapperFlags is startWrapper with extra zkfence flags.
 func startWrapperFlags(bin, zk, lock string, env, flags []string, child ...string) (*wrapper, error) {
 	args := append(append([]string{"run", "--zk", zk, "--lock", lock}, fastFlags...), flags...)
-	w := &wrapper{cmd: exec.Command(bin, append(append(args, "--"), child...)...), done: make(chan struct{})}
-	w.cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(bin, append(append(args, "--"), child...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return startLogParsed(cmd)
+}
+
+// startLogParsed starts cmd and parses its stderr as zkfence's JSON log.
+func startLogParsed(cmd *exec.Cmd) (*wrapper, error) {
+	w := &wrapper{cmd: cmd, done: make(chan struct{})}
 	stderr, err := w.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -61,6 +69,7 @@ func startWrapperFlags(bin, zk, lock string, env, flags []string, child ...strin
 			}
 		}
 		w.cmd.Wait()
+		w.exitedAt = time.Now()
 		close(w.done)
 	}()
 	return w, nil
@@ -80,7 +89,13 @@ func (w *wrapper) waitLog(msg string, d time.Duration) (time.Time, error) {
 		w.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 	}
-	return time.Time{}, fmt.Errorf("no %q log line within %v", msg, d)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last []string
+	for _, l := range w.logs[max(0, len(w.logs)-5):] {
+		last = append(last, l.Msg)
+	}
+	return time.Time{}, fmt.Errorf("no %q log line within %v; last lines: %s", msg, d, strings.Join(last, " | "))
 }
 
 // stop ends the wrapper, politely first.
@@ -108,4 +123,33 @@ func readNanos(path string, d time.Duration) (time.Time, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return time.Time{}, fmt.Errorf("%s not written within %v", path, d)
+}
+
+// childDeath waits up to d for the wrapper's account of its child's death:
+// the "child stopped" line, or, when the freeze guard's kernel timer
+// SIGKILLed zkfence at D_kill because it could not stop the child in time
+// (a loaded machine), the instant the bench saw zkfence die; the kernel
+// kills the child's PID namespace with it. byGuard says which.
+func (w *wrapper) childDeath(d time.Duration) (at time.Time, byGuard bool, err error) {
+	deadline := time.Now().Add(d)
+	for {
+		if t, err := w.waitLog("child stopped", 5*time.Millisecond); err == nil {
+			return t, false, nil
+		}
+		select {
+		case <-w.done:
+			if t, err := w.waitLog("child stopped", 50*time.Millisecond); err == nil {
+				return t, false, nil // the line was still in the pipe
+			}
+			if ws, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				return w.exitedAt, true, nil
+			}
+			return time.Time{}, false, fmt.Errorf("zkfence exited (%v) without stopping its child", w.cmd.ProcessState)
+		default:
+		}
+		if time.Now().After(deadline) {
+			_, err := w.waitLog("child stopped", 0)
+			return time.Time{}, false, err
+		}
+	}
 }

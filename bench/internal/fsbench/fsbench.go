@@ -1,5 +1,7 @@
-// Package fsbench measures fsguard on real mounts, for `make bench` and
-// fsguard's benchmarks (needs root, bindfs, losetup, mkfs.ext4, e2fsck):
+// Package fsbench measures fsguard on real mounts, for `make bench` and the
+// benchmarks beside it (needs root, bindfs, losetup, mkfs.ext4, e2fsck). It
+// is bench code: it lives under bench/ so that fsguard holds only what
+// zkfence runs.
 //
 //   - Detection: from cutting a bindfs mount (its daemon killed: ENOTCONN;
 //     or stopped: every call hangs) to Watcher.Lost, and to the death of a

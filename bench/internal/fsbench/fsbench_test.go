@@ -1,18 +1,18 @@
-package fsguard_test
+package fsbench_test
 
 import (
 	"flag"
 	"testing"
 	"time"
 
+	"github.com/zkfence/zkfence/bench/internal/fsbench"
 	"github.com/zkfence/zkfence/fsguard"
-	"github.com/zkfence/zkfence/fsguard/fsbench"
 	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 // Run with, for example:
 //
-//	go test -run '^$' -bench . -benchtime 1x ./fsguard/ -args -fsbench.trials 20
+//	go test -run '^$' -bench . -benchtime 1x ./bench/internal/fsbench/ -args -fsbench.trials 20
 //
 // Each benchmark op runs every trial; the figures are reported as metrics
 // (milliseconds) and the summary is logged.

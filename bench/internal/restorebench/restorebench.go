@@ -1,4 +1,8 @@
-package restore
+// Package restorebench times zkfence's built-in restore (restore.Run)
+// against plain tar -x of the same data (make bench). It is bench code: it
+// lives under bench/ so that restore holds only what zkfence runs, and it
+// uses restore's exported API alone.
+package restorebench
 
 import (
 	"context"
@@ -10,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/zkfence/zkfence/restore"
 )
 
 // Throughput compares the built-in restore with plain tar -x of the same
@@ -17,7 +23,7 @@ import (
 type Throughput struct {
 	Bytes       int64
 	Files       int
-	OursMBps    float64 // Run: copy, SHA-256 of every file, fsync, rename
+	OursMBps    float64 // restore.Run: copy, SHA-256 of every file, fsync, rename
 	TarMBps     float64 // tar -xf of the same data (no fsync)
 	TarSyncMBps float64 // tar -xf, then sync -f: as durable as Run
 	Ratio       float64 // OursMBps / TarMBps
@@ -27,12 +33,12 @@ type Throughput struct {
 // benchRuns is how many times each contender runs; the median counts.
 const benchRuns = 5
 
-// BenchThroughput builds a synthetic PostgreSQL-like data directory of
+// Measure builds a synthetic PostgreSQL-like data directory of
 // about sizeMB in a backup catalog under dir (which must exist and is left
 // holding only what it held before), and times Run against tar -x of the
-// same data, warm cache for both, median of benchRuns each. Run restores
+// same data, warm cache for both, median of benchRuns each. restore.Run restores
 // into an existing empty directory, tar extracts into one.
-func BenchThroughput(ctx context.Context, dir string, sizeMB int, log *slog.Logger) (Throughput, error) {
+func Measure(ctx context.Context, dir string, sizeMB int, log *slog.Logger) (Throughput, error) {
 	work, err := os.MkdirTemp(dir, "restore-bench-")
 	if err != nil {
 		return Throughput{}, err
@@ -43,13 +49,13 @@ func BenchThroughput(ctx context.Context, dir string, sizeMB int, log *slog.Logg
 	if err != nil {
 		return Throughput{}, err
 	}
-	if out, err := exec.CommandContext(ctx, "tar", "-cf", tarball, "-C", filepath.Join(cat, m.Name, DataSubdir), ".").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "tar", "-cf", tarball, "-C", filepath.Join(cat, m.Name, restore.DataSubdir), ".").CombinedOutput(); err != nil {
 		return Throughput{}, fmt.Errorf("tar -c: %v: %s", err, out)
 	}
 	tp := Throughput{Bytes: m.Bytes, Files: len(m.Files)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ours := func(out string) error {
-		_, err := Run(ctx, Config{DataDir: out, Engine: Postgres, From: cat, UID: -1, GID: -1}, quiet)
+		_, err := restore.Run(ctx, restore.Config{DataDir: out, Engine: restore.Postgres, From: cat, UID: -1, GID: -1}, quiet)
 		return err
 	}
 	untar := func(out string) error { return runCmd(ctx, "tar", "-xf", tarball, "-C", out) }
@@ -65,8 +71,8 @@ func BenchThroughput(ctx context.Context, dir string, sizeMB int, log *slog.Logg
 	}
 	tp.OursMBps, tp.TarMBps, tp.TarSyncMBps = rates[0], rates[1], rates[2]
 	tp.Ratio, tp.RatioSync = tp.OursMBps/tp.TarMBps, tp.OursMBps/tp.TarSyncMBps
-	log.Info("restore throughput", "bytes", tp.Bytes, "files", tp.Files, "ours_mb_per_s", round1(tp.OursMBps),
-		"tar_mb_per_s", round1(tp.TarMBps), "tar_sync_mb_per_s", round1(tp.TarSyncMBps),
+	log.Info("restore throughput", "bytes", tp.Bytes, "files", tp.Files, "ours_mb_per_s", round2(tp.OursMBps),
+		"tar_mb_per_s", round2(tp.TarMBps), "tar_sync_mb_per_s", round2(tp.TarSyncMBps),
 		"ratio", round2(tp.Ratio), "ratio_vs_tar_sync", round2(tp.RatioSync))
 	return tp, nil
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRatioCI(t *testing.T) {
+	b := []float64{100, 102, 98, 101, 99, 100}
+	w := []float64{99, 101, 97, 100, 98, 99}
+	r := ratioCI(b, w)
+	if r.Value < 0.98 || r.Value > 1 || r.Lo > r.Value || r.Hi < r.Value || r.Hi-r.Lo > 0.06 {
+		t.Fatalf("ratio %+v", r)
+	}
+	if v := r.verdict(0.98, len(b)); v != "can't tell" && v != "yes" {
+		t.Fatalf("verdict %q for %+v", v, r)
+	}
+	if v := (interval{Value: 0.5, Lo: 0.5, Hi: 0.5}).verdict(0.98, 2); v != "can't tell" {
+		t.Fatalf("two pairs: verdict %q, want can't tell", v)
+	}
+	if v := (interval{Value: 0.9, Lo: 0.85, Hi: 0.95}).verdict(0.98, 3); v != "NO" {
+		t.Fatalf("verdict %q, want NO", v)
+	}
+}
+
+// TestStorageReport writes the Markdown and the chart from made-up runs.
+func TestStorageReport(t *testing.T) {
+	tiers := []*tier{{name: "local", note: "disk"}, {name: "fuse", note: "bindfs"}, {name: "iops500", note: "loop"}}
+	configs := dbConfigs()
+	cells := map[cellKey]*cell{}
+	for i, c := range configs {
+		for j, w := range c.workloads {
+			for k, tr := range tiers {
+				base := float64(1000*(i+1) + 100*j - 200*k)
+				cells[cellKey{tr.name, c.name, w.name}] = &cell{bare: []float64{base, base + 10, base - 10}, zk: []float64{base - 5, base + 5, base}}
+			}
+		}
+	}
+	dir := t.TempDir()
+	r := &storageReport{tiers: tiers, configs: configs, cells: cells, d: 5 * time.Second, reps: 3, took: time.Minute}
+	rows, err := r.write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "storage.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| MariaDB, buffer pool 128M | sysbench oltp_write_only | iops500 |", "What the storage costs", "[0."} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("storage.md lacks %q", want)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "storage.png")); err != nil || st.Size() < 1000 {
+		t.Fatalf("storage.png: %v", err)
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0].Value, " / ") {
+		t.Fatalf("rows %+v", rows)
+	}
+	if os.Getenv("STORAGE_PNG") != "" {
+		b, _ := os.ReadFile(filepath.Join(dir, "storage.png"))
+		os.WriteFile(os.Getenv("STORAGE_PNG"), b, 0o644)
+	}
+}
