@@ -1,0 +1,119 @@
+package runner
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkfence/zkfence/internal/clock"
+	"github.com/zkfence/zkfence/internal/zkserver"
+	"github.com/zkfence/zkfence/lock"
+)
+
+// tokenLease is a fakeLease with a real token (a czxid of the test's server).
+type tokenLease struct {
+	*fakeLease
+	token int64
+}
+
+func (l tokenLease) Token() int64 { return l.token }
+
+func dialZK(t *testing.T, addr string) *lock.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := lock.Dial(ctx, lock.SessionConfig{Servers: []string{addr}, SessionTimeout: 4 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Review of issues 17/21: the first waiter fences a holder that had not yet
+// written itself into the fence state (it was still fencing, or waiting out,
+// ITS predecessor when it died). The previous holder A never released and
+// was never confirmed off: a frozen node that may thaw and write. The waiter
+// must not replace A's unsettled state by a FencedBy for B: the next holder
+// would trust it and neither fence A nor wait out the lock-delay.
+//
+//  1. A holds (token tA), writes {tA, fence id node-a, not released}, then its
+//     session goes (A frozen past its session timeout).
+//  2. B acquires (token tB) and starts fencing node-a (takeover.go:318), then
+//     B's node dies: B's state is never written.
+//  3. C, B's first waiter, probes B, fails, fences node-b, reads the state
+//     (A's: tA < tB) and writes {tB, FencedBy node-c} over it
+//     (fasttakeover.go:532), then deletes B's node.
+//  4. C holds; takeOver reads {tB, FencedBy} and sets r.fenced
+//     (takeover.go:303): node-a is never fenced and the lock-delay skipped;
+//     A thaws and writes beside C's child.
+func TestFastTakeoverKeepsAnUnsettledEarlierHolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no ZooKeeper")
+	}
+	srv := zkserver.Start(t, zkserver.Options{TickTime: 200 * time.Millisecond})
+	p := "/review/unsettled"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	a := dialZK(t, srv.Addr())
+	heldA, err := a.Acquire(ctx, lock.AcquireOptions{Path: p, Data: lock.Holder{Host: "a", FenceID: "node-a"}.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteFenceState(ctx, p, lock.VersionedFenceState{Version: -1},
+		lock.FenceState{Service: p, Token: heldA.Token, Holder: "a", FenceID: "node-a", Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // A's session gone, its state "not released"
+
+	b := dialZK(t, srv.Addr())
+	bHolder := lock.Holder{Host: "b", FenceID: "node-b", HTTP: "127.0.0.1:1"}
+	heldB, err := b.Acquire(ctx, lock.AcquireOptions{Path: p, Data: bHolder.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c := dialZK(t, srv.Addr())
+	ev := &events{}
+	fencer := &fakeFencer{ev: ev}
+	clk := clock.NewFake(time.Now())
+	cfg := Config{LockPath: p, Fencer: fencer, FenceID: "node-c", Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), FastTakeover: &FastTakeover{Probe: time.Second, After: 1}}
+	name := heldB.Node[strings.LastIndex(heldB.Node, "/")+1:]
+	node, err := c.ReadContender(p, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := &holderWatch{sess: c, cfg: &cfg, self: lock.Holder{Host: "c", FenceID: "node-c"}, holder: name}
+	if err := hw.fenceAndDelete(ctx, node, bHolder); err != nil {
+		t.Fatalf("fast takeover of B: %v", err)
+	}
+
+	// C now holds the lock and takes over as run.takeOver does.
+	heldC, err := c.Acquire(ctx, lock.AcquireOptions{Path: p, Data: lock.Holder{Host: "c", FenceID: "node-c"}.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, err := c.ReadFenceState(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRun(cfg, deps{})
+	r.lease = tokenLease{newFakeLease(clk, time.Minute, time.Minute), heldC.Token}
+	if _, err := r.dealWithPrevious(ctx, prev); err != nil {
+		t.Fatalf("dealWithPrevious: %v", err)
+	}
+	var fencedA bool
+	for _, e := range ev.list() {
+		fencedA = fencedA || e == "fence off node-a"
+	}
+	if !fencedA {
+		t.Fatalf("A (token %d) never released and was never fenced, yet the new holder skips it: state %+v, fence actions %v, r.fenced %v",
+			heldA.Token, prev.FenceState, ev.list(), r.fenced)
+	}
+}
