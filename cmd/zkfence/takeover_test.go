@@ -155,3 +155,30 @@ func TestFastTakeoverAcrossAPartitionFencesFirst(t *testing.T) {
 	b.signal(syscall.SIGTERM)
 	b.wait(15 * time.Second)
 }
+
+// Review of issue 17: --attach-cmd without a guarded volume (--mount). With
+// no volume there is no lock-delay (no fence record), so a previous holder
+// that did not release and could not be fenced (agent failed, no fence id,
+// no agent) is not waited out at all ("FENCING FAILED, no storage",
+// takeover.go:119; "not released, no storage", takeover.go:85): the attach
+// command gives this node the network block device while the previous,
+// possibly thawing, holder still has it. Refused before anything starts.
+func TestAttachWithoutAGuardedVolumeIsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"--attach-cmd", "true"},
+		{"--attach-cmd", "true", "--fence-agent", "/bin/true"},
+	} {
+		done := make(chan int, 1)
+		go func() {
+			done <- runApp(append([]string{"zkfence", "run", "--zk", "127.0.0.1:1", "--lock", "/x"}, append(args, "--", "true")...))
+		}()
+		select {
+		case code := <-done:
+			if code != 78 {
+				t.Errorf("%v: exit %d, want 78", args, code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v: not refused; still running after 10s", args)
+		}
+	}
+}
