@@ -79,6 +79,12 @@ func (c *Config) Validate() error {
 	if err := lock.ValidateLockPath(c.LockPath); err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
+	if c.Attach != nil && (c.Storage == nil || c.Fence == nil) {
+		// Without a guarded volume there is no fence record and so no
+		// lock-delay: a previous holder that did not release and cannot be
+		// fenced would not be waited out before the device is attached here.
+		return fmt.Errorf("%w: --attach-cmd attaches the device that --mount (with --device) checks and mounts: give --mount", ErrRefused)
+	}
 	if c.Fence != nil && c.Storage == nil {
 		return fmt.Errorf("%w: the fence record lives on guarded volumes: give --mount", ErrRefused)
 	}
