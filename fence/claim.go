@@ -17,6 +17,10 @@ type Claim struct {
 	Token     int64         // our fencing token (the lock node's czxid)
 	Holder    string        // who we are, for the record
 	LockDelay time.Duration // how old the previous holder's heartbeat must be
+	// Fenced is the token of the previous holder that a fence agent
+	// confirmed off (0: none): a record with that token needs no
+	// lock-delay. A record of any other holder still does.
+	Fenced int64
 	// ClaimNew allows writing a first record on a volume that has none.
 	ClaimNew bool
 	// TakeOver allows taking a volume that belongs to another service.
@@ -95,7 +99,7 @@ func checkOwner(root string, prev Record, c Claim, log *slog.Logger) error {
 // remaining is how long to wait before the previous holder counts as gone.
 // A heartbeat from the future (clock skew) counts as brand new.
 func remaining(prev Record, c Claim, now time.Time) time.Duration {
-	if prev.Released || prev.Token == c.Token {
+	if prev.Released || prev.Token == c.Token || c.Fenced != 0 && prev.Token == c.Fenced {
 		return 0
 	}
 	age := now.Sub(prev.Heartbeat)

@@ -54,3 +54,28 @@ func TestFencedHolderSkipsOnlyItsOwnRecordsLockDelay(t *testing.T) {
 		t.Fatalf("the run did not end; events %v", h.ev.list())
 	}
 }
+
+// The record of the holder that was confirmed off needs no lock-delay.
+func TestFencedHoldersOwnRecordNeedsNoLockDelay(t *testing.T) {
+	h := newHarness(t)
+	root := t.TempDir()
+	h.withStorage().roots = []string{root}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-c"
+	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, FenceID: "node-b"}, Version: 3}
+	if err := fence.Write(root, fence.Record{Service: "/svc", Token: 41, Holder: "b", Heartbeat: h.clk.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run()
+	h.waitStarted()
+	h.child.exit(0)
+	select {
+	case err := <-out:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the run did not end; events %v", h.ev.list())
+	}
+	h.check(phase{want: []string{"fence off node-b", "fence state claimed", "storage prepare", "child started"}}, nil)
+}

@@ -100,7 +100,10 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		LockDelay: r.cfg.Fence.LockDelay, ClaimNew: r.cfg.Fence.ClaimNew, TakeOver: r.cfg.Fence.TakeOver,
 	}
 	if r.fenced {
-		c.LockDelay = 0 // the previous holder's node is confirmed off
+		// The previous holder's node is confirmed off: its record needs
+		// no lock-delay; one of any other holder (which the fence state
+		// no longer names) still does.
+		c.Fenced = r.previous.Token
 	}
 	// The lock-delay may make Acquire wait; beyond it the record's I/O must
 	// not hang the start on a mount that stopped answering.
