@@ -50,6 +50,10 @@ func takeoverFromFlags(c *cli.Context, cfg *runner.Config) error {
 		return err
 	}
 	cfg.Advertise = adv
+	if host, _, err := net.SplitHostPort(adv); err == nil && (host == "localhost" || net.ParseIP(host).IsLoopback()) {
+		cfg.Logger.Warn("the health address published for other nodes' fast-takeover probes is a loopback address: "+
+			"waiters on other hosts cannot reach it (they would probe themselves); set --advertise-http", "address", adv)
+	}
 	if !c.Bool("fast-takeover") {
 		for _, f := range []string{"takeover-probe", "takeover-after"} {
 			if c.IsSet(f) {
