@@ -27,7 +27,7 @@ var (
 	flagOut    = flag.String("chaos.out", "results/latest.md", "where the results table is written (default results/latest-mariadb.md with -chaos.engine mariadb)")
 	flagEngine = flag.String("chaos.engine", "postgres", "the database of the nodes: postgres or mariadb")
 	flagFence  = flag.String("chaos.fence", "auto",
-		"fence_docker in the nodes: auto (only for the scenarios that need it: 10, 11), on, off, or both (each scenario twice, off then on)")
+		"fence_docker in the nodes: auto (only for the scenarios that need it: 10, 11), on, off, or both (each scenario off then on; 10 and 11 on only)")
 	flagLatest = flag.Bool("chaos.latest-images", false,
 		"use the zkfence-local/*:latest images as they are instead of building the working tree's (for working on the suite itself)")
 )
