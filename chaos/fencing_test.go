@@ -301,4 +301,3 @@ func onOff(b bool) string {
 	}
 	return "off"
 }
-
