@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,19 +121,22 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 
 		// node-a dies with the device attached and mounted.
 		a.cmd.Process.Kill()
+		killed := time.Now()
 		a.wait(10 * time.Second)
 		if !fstest.IsMountPoint(filepath.Join(dir, "node-a")) {
 			t.Fatalf("round %s: node-a's mount went with its zkfence: nothing left to fence", r)
 		}
 		fenced := b.waitLog(`msg="previous holder fenced`, 40*time.Second)
 		attached := b.waitLog(`msg="attach command done"`, 30*time.Second)
-		b.waitLog(`msg="child started"`, 30*time.Second)
+		started := b.waitLog(`msg="child started"`, 30*time.Second)
 		if attached.Before(fenced) {
 			t.Fatalf("round %s: node-b attached the device at %v, before node-a was fenced at %v", r, attached, fenced)
 		}
 		tokB := waitAcks(t, acks, b, 10)
 		// Every line acknowledged so far is on node-b's mount.
-		checkAcked(t, "round "+r+", node-b's mount", readFile(t, filepath.Join(dir, "node-b", "log")), acks, tokA, tokB)
+		if torn := checkAcked(t, "round "+r+", node-b's mount", readFile(t, filepath.Join(dir, "node-b", "log")), acks); len(torn) > 0 {
+			t.Logf("round %s: unacknowledged torn lines left by the power cut: %q", r, torn)
+		}
 
 		b.signal(syscall.SIGTERM)
 		// The child dies of the forwarded SIGTERM (143); a release that
@@ -143,14 +147,15 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 		if out, err := exec.Command("e2fsck", "-fn", image).CombinedOutput(); err != nil {
 			t.Fatalf("round %s: e2fsck -fn: %v\n%s", r, err, out)
 		}
-		checkAcked(t, "round "+r+", the image", mustRun(t, "debugfs", "-R", "cat /log", image), acks, tokA, tokB)
+		checkAcked(t, "round "+r+", the image", mustRun(t, "debugfs", "-R", "cat /log", image), acks)
 		if calls := agentCalls(t, state); !slices.Contains(calls, "off node-a") {
 			t.Fatalf("round %s: agent calls %q: no off for node-a", r, calls)
 		}
 		detachAll(image) // node-a's loop device, left by the "power cut"
 		os.Remove(filepath.Join(state, "calls.log"))
-		t.Logf("round %s: node-a (token %s) killed, fenced, node-b (token %s) attached, checked, mounted; %d acknowledged lines intact; e2fsck -fn clean",
-			r, tokA, tokB, len(strings.Fields(readFile(t, acks)))/2)
+		took := regexp.MustCompile(`previous holder fenced.* took=(\S+)`).FindStringSubmatch(b.log())
+		t.Logf("round %s: node-a (token %s) killed, fenced (agent %s), node-b (token %s) attached, checked, mounted %v after the kill; all %d acknowledged lines of every round intact; e2fsck -fn clean",
+			r, tokA, took[1], tokB, started.Sub(killed).Round(time.Millisecond), len(strings.Fields(readFile(t, acks)))/2)
 	}
 }
 
@@ -173,15 +178,26 @@ func waitAcks(t *testing.T, acks string, w *wrapper, n int) string {
 	return ""
 }
 
-// checkAcked fails unless every line of acks with one of the tokens is in
-// log, and log's tokens never go down.
-func checkAcked(t *testing.T, where, log, acks string, tokens ...string) {
+// checkAcked fails unless every line of acks (every round's) is in log, and
+// log's tokens never go down. It returns the lines of log that are not
+// "<token> <n>": the torn end of a write the crashed holder never
+// acknowledged (a power cut may leave zeros where data was not written).
+func checkAcked(t *testing.T, where, log, acks string) (torn []string) {
 	t.Helper()
 	have := map[string]bool{}
 	var last int64
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		if trimmed := strings.TrimLeft(line, "\x00"); trimmed != line {
+			torn = append(torn, fmt.Sprintf("%d zero bytes", len(line)-len(trimmed)))
+			line = trimmed
+		}
+		m := ackLine.FindStringSubmatch(line)
+		if m == nil {
+			torn = append(torn, line)
+			continue
+		}
 		have[line] = true
-		tok, _ := strconv.ParseInt(strings.Fields(line + " 0")[0], 10, 64)
+		tok, _ := strconv.ParseInt(m[1], 10, 64)
 		if tok < last {
 			t.Fatalf("%s: token %d after %d", where, tok, last)
 		}
@@ -189,14 +205,17 @@ func checkAcked(t *testing.T, where, log, acks string, tokens ...string) {
 	}
 	missing := 0
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, acks)), "\n") {
-		if slices.Contains(tokens, strings.Fields(line + " ")[0]) && !have[line] {
+		if !have[line] {
 			missing++
 		}
 	}
 	if missing > 0 {
 		t.Fatalf("%s: %d acknowledged lines missing", where, missing)
 	}
+	return torn
 }
+
+var ackLine = regexp.MustCompile(`^([0-9]+) [0-9]+$`)
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
