@@ -84,11 +84,18 @@ func (s *suite) startDockerFence() {
 // node: the real fence_docker, every node's fence id its container ID (the
 // default), fencing required (a node that cannot fence the previous holder
 // starts nothing, exit 96, and the suite starts it again).
+//
+// shell_timeout bounds each of fence_docker's HTTP requests (3 s by
+// default), and Docker answers a kill only once the container has exited:
+// on the loaded 2-core test machine a frozen container took longer than
+// that to die, and the agent failed with "Connection failed". power_timeout
+// (20 s by default) is how long off waits for the container to be reported
+// off.
 func (d *dockerFence) nodeFenceArgs() []string {
-	args := []string{"--fence-agent", "fence_docker", "--fence-required", "--fence-timeout", "30s"}
+	args := []string{"--fence-agent", "fence_docker", "--fence-required", "--fence-timeout", "60s"}
 	for _, o := range []string{"ip=" + strings.TrimSuffix(d.addr, ":"+d.port), "ipport=" + d.port, "ssl_secure=1",
 		"tlscacert=" + fenceDir + "/ca.pem", "tlscert=" + fenceDir + "/cert.pem", "tlskey=" + fenceDir + "/key.pem",
-		"api_version=1.41"} {
+		"api_version=1.41", "shell_timeout=20", "power_timeout=40"} {
 		args = append(args, "--fence-option", o)
 	}
 	return args

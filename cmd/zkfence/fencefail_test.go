@@ -95,3 +95,33 @@ func fstestMounted(vol string, b *wrapper) bool {
 	data, err := os.ReadFile(filepath.Join(vol, ".zkfence", "fence.json"))
 	return err == nil && strings.Contains(string(data), `"token":`+m[1])
 }
+
+// TestNoSelfFence: the previous holder recorded in the fence state is this
+// very node (same fence id): its earlier run died without releasing, and it
+// was started again (a container restarted by its orchestrator keeps its
+// ID). Fencing that id would power off the new holder itself; in the chaos
+// suite (scenario 11) the restarted node fenced its own container over and
+// over, once its holder-to-be had exited 96 without writing the fence state.
+// The new run must not ask the agent to fence its own id.
+//
+// BUG (runner/takeover.go, fencePrevious): it fences prev.FenceID even when
+// it equals r.cfg.FenceID. This test fails until that is fixed.
+func TestNoSelfFence(t *testing.T) {
+	needZK(t)
+	p, vol := lockPath(t), tmpfsVolume(t)
+	agent, agentDir := writeAgent(t, `case "$action" in off|on|monitor) exit 0;; status) exit 2;; esac; exit 1`)
+	args := runArgs(server.Addr(), p, "--mount", vol, "--claim-volume", "--lock-delay", "2s", "--fence-id", "node-a",
+		"--fence-agent", agent, "--fence-timeout", "5s", "--fence-required", "--", "sleep", "3600")
+	a := startWrapper(t, nil, args...)
+	a.waitLog(`msg="child started"`, 20*time.Second)
+	a.cmd.Process.Kill() // node-a's run dies without releasing
+	a.wait(10 * time.Second)
+
+	again := startWrapper(t, nil, args...) // node-a started again
+	again.waitLog(`msg="child started"`, 40*time.Second)
+	if calls := agentCalls(t, agentDir); slices.Contains(calls, "off node-a") {
+		t.Fatalf("node-a asked its agent to fence node-a, itself: calls %q", calls)
+	}
+	again.signal(syscall.SIGTERM)
+	again.wait(15 * time.Second)
+}
