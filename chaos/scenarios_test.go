@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"strings"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/freezer"
 )
 
 // scenario is one fault. setup (optional) runs once before its trials;
@@ -143,7 +145,7 @@ var scenarios = []scenario{
 				f.what += fmt.Sprintf(" (%v)", err)
 			}
 			time.Sleep(d - time.Since(start))
-			s.must(fz.Thaw())
+			thawUnlessFenced(s, f, fz)
 		},
 	},
 	{
@@ -238,15 +240,21 @@ var scenarios = []scenario{
 				f.what += fmt.Sprintf(" (%v)", err)
 			}
 			time.Sleep(d - time.Since(start))
-			if f.holder.running() {
-				if err := fz.Thaw(); err != nil && f.holder.running() {
-					s.must(err)
-				}
-			} else {
-				f.what += " (killed by the fence before the thaw)"
-			}
+			thawUnlessFenced(s, f, fz)
 		},
 	},
+}
+
+// thawUnlessFenced thaws the holder's cgroup, unless the new holder's fence
+// killed the container meanwhile (its cgroup is gone with it).
+func thawUnlessFenced(s *suite, f *fault, fz *freezer.Freezer) {
+	if !f.holder.running() {
+		f.what += " (killed by the fence before the thaw)"
+		return
+	}
+	if err := fz.Thaw(); err != nil && f.holder.running() {
+		s.must(err)
+	}
 }
 
 // setupIsolatedFollower recreates the nodes so that node a talks to one
