@@ -66,6 +66,10 @@
 // suite's nodes, and inspect and kill (SIGKILL) of a node; anything else, or
 // from outside the subnet, is refused (and logged at the end). zkfence check
 // runs the agent's metadata and monitor through it before the first trial.
+// shell_timeout=20 and power_timeout=40 (--fence-timeout 60s): Docker
+// answers a kill only once the container is gone, which for a frozen one
+// took longer than fence_docker's default 3 s per request on the loaded test
+// machine (the agent then failed although the container died).
 //
 // -chaos.fence auto (the default) configures fencing only for the
 // scenarios that are unsafe without it (10 and 11); on and off for all;
