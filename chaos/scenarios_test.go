@@ -213,11 +213,16 @@ var scenarios = []scenario{
 			f.what = fmt.Sprintf("docker pause for %s", d.Round(time.Millisecond))
 			s.must(s.pool.Client.PauseContainer(f.holder.id))
 			time.Sleep(d)
-			// A fenced node is gone: nothing to unpause.
-			if _, paused, _, err := f.holder.state(); err == nil && paused {
-				s.must(s.pool.Client.UnpauseContainer(f.holder.id))
-			} else {
+			// A fenced node is gone: nothing to unpause. The fence's kill
+			// may also land between the look and the unpause.
+			if _, paused, _, err := f.holder.state(); err != nil || !paused {
 				f.what += " (killed by the fence before the unpause)"
+			} else if err := s.pool.Client.UnpauseContainer(f.holder.id); err != nil {
+				if waitUntil(10*time.Second, 100*time.Millisecond, func() bool { return !f.holder.running() }) {
+					f.what += " (killed by the fence during the unpause)"
+				} else {
+					s.must(err)
+				}
 			}
 		},
 	},
