@@ -26,6 +26,8 @@ var (
 	flagSeed   = flag.Int64("chaos.seed", 0, "random seed for fault timing (0: from the clock; logged)")
 	flagOut    = flag.String("chaos.out", "results/latest.md", "where the results table is written (default results/latest-mariadb.md with -chaos.engine mariadb)")
 	flagEngine = flag.String("chaos.engine", "postgres", "the database of the nodes: postgres or mariadb")
+	flagFence  = flag.String("chaos.fence", "auto",
+		"fence_docker in the nodes: auto (only for the scenarios that need it: 10, 11), on, off, or both (each scenario off then on; 10 and 11 on only)")
 	flagLatest = flag.Bool("chaos.latest-images", false,
 		"use the zkfence-local/*:latest images as they are instead of building the working tree's (for working on the suite itself)")
 )
@@ -92,7 +94,18 @@ func TestChaos(t *testing.T) {
 	if !ok {
 		t.Fatalf("-chaos.engine %q: want postgres or mariadb", *flagEngine)
 	}
+	switch *flagFence {
+	case "auto", "on", "off", "both":
+	default:
+		t.Fatalf("-chaos.fence %q: want auto, on, off or both", *flagFence)
+	}
 	s := newSuite(t, set, eng)
+	for _, sc := range scenarios {
+		if selected(sc) {
+			s.fencing = fenceModes(sc)[0]
+			break
+		}
+	}
 	s.recreateNodes([]string{s.zkAll(), s.zkAll()})
 	if code, out := s.zkfenceCheck(s.nodes[0]); code != 0 {
 		t.Fatalf("zkfence check refuses the suite's profile: exit %d\n%s", code, out)
@@ -107,34 +120,45 @@ func TestChaos(t *testing.T) {
 		if !selected(sc) {
 			continue
 		}
-		t.Run(sc.name, func(t *testing.T) {
+		for _, fencing := range fenceModes(sc) {
+			name := sc.name
+			if *flagFence == "both" {
+				name += "/fence-" + onOff(fencing)
+			}
+			t.Run(name, func(t *testing.T) {
+				s.t = t
+				defer func() { s.t = nil }()
+				if sc.setup != nil {
+					s.fencing = fencing
+					sc.setup(s, rng)
+					defaultNodes = false
+				} else if !defaultNodes || s.fencing != fencing {
+					s.fencing = fencing
+					s.recreateNodes([]string{s.zkAll(), s.zkAll()})
+					defaultNodes = true
+				}
+				if sc.applies != nil {
+					if ok, why := sc.applies(s); !ok {
+						rep.notRun(sc, fencing, why)
+						t.Skipf("NOT RUN ON THIS MACHINE: %s: %s", sc.name, why)
+					}
+				}
+				var results []trialResult
+				for i := 1; i <= *flagTrials; i++ {
+					r := s.trial(sc, i, rng)
+					results = append(results, r)
+					t.Logf("%s", r.line())
+					for _, p := range r.problems {
+						t.Errorf("%s trial %d: %s", name, i, p)
+					}
+				}
+				rep.add(sc, fencing, results)
+			})
 			s.t = t
-			defer func() { s.t = nil }()
-			if sc.setup != nil {
-				sc.setup(s, rng)
-				defaultNodes = false
-			} else if !defaultNodes {
-				s.recreateNodes([]string{s.zkAll(), s.zkAll()})
-				defaultNodes = true
-			}
-			if sc.applies != nil {
-				if ok, why := sc.applies(s); !ok {
-					rep.notRun(sc, why)
-					t.Skipf("NOT RUN ON THIS MACHINE: %s: %s", sc.name, why)
-				}
-			}
-			var results []trialResult
-			for i := 1; i <= *flagTrials; i++ {
-				r := s.trial(sc, i, rng)
-				results = append(results, r)
-				t.Logf("%s", r.line())
-				for _, p := range r.problems {
-					t.Errorf("%s trial %d: %s", sc.name, i, p)
-				}
-			}
-			rep.add(sc, results)
-		})
-		s.t = t
+		}
+	}
+	if r := s.fence.refusedRequests(); len(r) > 0 {
+		t.Logf("the fence proxy refused: %q", r)
 	}
 	rep.finished = time.Now()
 	md := rep.markdown()
@@ -171,13 +195,21 @@ type trialResult struct {
 	detection time.Duration // fault -> the holder's database no longer runs; -1 if it kept running
 	maxGap    time.Duration // longest time without an acknowledged write
 	duration  time.Duration
+	fencing   bool            // the nodes ran with fence_docker
+	kills     []string        // the nodes fence_docker killed during the trial
+	fenceTook []time.Duration // the agent's time (off and its confirmation) of each confirmed fence
+	fenceFail int             // FENCING FAILED / fencing failed lines
 	problems  []string
 }
 
 func (r trialResult) line() string {
-	return fmt.Sprintf("trial %d: %s on %s; overlap %s; acked %d (indeterminate %d), lost %d, phantom %d, token regressions %d, porcupine %s; detection %s, failover %s (to %s), longest write gap %s; trial took %s",
+	l := fmt.Sprintf("trial %d: %s on %s; overlap %s; acked %d (indeterminate %d), lost %d, phantom %d, token regressions %d, porcupine %s; detection %s, failover %s (to %s), longest write gap %s; trial took %s",
 		r.trial, r.what, r.holder, r.overlap, r.acked, r.indet, r.lost, r.phantom, r.regress, r.porcupine,
 		fmtDur(r.detection), fmtDur(r.failover), r.newHolder, r.maxGap.Round(time.Millisecond), r.duration.Round(100*time.Millisecond))
+	if r.fencing {
+		l += fmt.Sprintf("; fencing: fence_docker killed %v, confirmed fences took %v, fencing failed %d times", r.kills, r.fenceTook, r.fenceFail)
+	}
+	return l
 }
 
 func fmtDur(d time.Duration) string {
@@ -203,8 +235,8 @@ func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
 	if holder == nil {
 		s.t.Fatalf("before trial %d: no holder", i)
 	}
-	name := fmt.Sprintf("%s/%d", sc.name, i)
-	r := trialResult{scenario: sc.name, trial: i, holder: holder.label, failover: -1, detection: -1}
+	name := fmt.Sprintf("%s/%s/%d", sc.name, onOff(s.fencing), i)
+	r := trialResult{scenario: sc.name, trial: i, holder: holder.label, failover: -1, detection: -1, fencing: s.fencing}
 	cl := s.startClient(name)
 	if !waitUntil(20*time.Second, 50*time.Millisecond, func() bool { return countAcked(cl.snapshot()) >= 20 }) {
 		cl.close()
@@ -286,6 +318,12 @@ func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
 	}
 	r.maxGap = maxAckGap(writes, tFault)
 	r.duration = end.Sub(start)
+	var panics []string
+	r.fenceTook, r.fenceFail, panics = s.trialLogs(start)
+	r.kills = s.fence.killsSince(start, func(cid string) string { l, _ := s.nodeOfCID(cid); return l })
+	for _, p := range panics {
+		r.problems = append(r.problems, "the database found its data broken: "+p)
+	}
 	if len(r.problems) > 0 {
 		s.dumpLogs()
 	}
@@ -345,10 +383,10 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-func (rep *report) add(sc scenario, rs []trialResult) {
-	var overlapTrials, lost, regress, phantom, acked, notLin int
+func (rep *report) add(sc scenario, fencing bool, rs []trialResult) {
+	var overlapTrials, lost, regress, phantom, acked, notLin, fenced, fenceFail int
 	var overlap time.Duration
-	var fo, det []time.Duration
+	var fo, det, took []time.Duration
 	failovers := 0
 	for _, r := range rs {
 		if r.overlap > 0 {
@@ -369,6 +407,11 @@ func (rep *report) add(sc scenario, rs []trialResult) {
 		if r.detection >= 0 {
 			det = append(det, r.detection)
 		}
+		if len(r.fenceTook) > 0 {
+			fenced++
+			took = append(took, r.fenceTook...)
+		}
+		fenceFail += r.fenceFail
 	}
 	mx := func(ds []time.Duration) time.Duration {
 		if len(ds) == 0 {
@@ -376,14 +419,18 @@ func (rep *report) add(sc scenario, rs []trialResult) {
 		}
 		return slices.Max(ds)
 	}
-	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %d | %d (%s) | %d | %d | %d | %d | %d/%d | %s | %s | %s | %s |",
-		sc.name, len(rs), overlapTrials, overlap, lost, regress, phantom, notLin, failovers, len(rs),
+	fencingCol := "off"
+	if fencing {
+		fencingCol = fmt.Sprintf("on: %d fenced, agent %s median, %s max; %d failed", fenced, fmtDur(median(took)), fmtDur(mx(took)), fenceFail)
+	}
+	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %s | %d | %d (%s) | %d | %d | %d | %d | %d/%d | %s | %s | %s | %s |",
+		sc.name, fencingCol, len(rs), overlapTrials, overlap, lost, regress, phantom, notLin, failovers, len(rs),
 		fmtDur(median(fo)), fmtDur(mx(fo)), fmtDur(median(det)), fmtDur(mx(det))))
 }
 
 // notRun records a scenario that does not apply on this machine.
-func (rep *report) notRun(sc scenario, why string) {
-	rep.rows = append(rep.rows, fmt.Sprintf("| %s | not run: %s | | | | | | | | | | |", sc.name, why))
+func (rep *report) notRun(sc scenario, fencing bool, why string) {
+	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %s | not run: %s | | | | | | | | | | |", sc.name, onOff(fencing), why))
 }
 
 func (rep *report) markdown() string {
@@ -393,13 +440,16 @@ func (rep *report) markdown() string {
 		rep.started.UTC().Format(time.RFC3339), rep.trials, rep.seed, rep.finished.Sub(rep.started).Round(time.Second), rep.engine)
 	fmt.Fprintf(&b, "directory (each through its own bindfs FUSE mount), a three-server ZooKeeper 3.8 ensemble (tickTime\n")
 	fmt.Fprintf(&b, "500 ms, syncLimit 2), zkfence with T 8 s, h 500 ms, grace 1 s, probe 500 ms/2 s, lock-delay 2 s. See chaos/doc.go.\n\n")
-	fmt.Fprintf(&b, "| scenario | trials | trials with overlap (total) | lost acked writes | token regressions | phantom rows | not linearizable | failovers | failover median | failover max | detection median | detection max |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| scenario | fencing | trials | trials with overlap (total) | lost acked writes | token regressions | phantom rows | not linearizable | failovers | failover median | failover max | detection median | detection max |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.rows {
 		b.WriteString(r + "\n")
 	}
 	fmt.Fprintf(&b, "\nfailover: from the fault to the first write acknowledged under a new fencing token.\n")
 	fmt.Fprintf(&b, "detection: from the fault to the observer seeing the old holder's database no longer running\n")
 	fmt.Fprintf(&b, "(every process gone, or its container frozen); \"-\" when it never stopped (the fault did not cost the lock).\n")
+	fmt.Fprintf(&b, "fencing: on when the nodes ran with Debian's fence_docker (--fence-required), reaching the Docker API\n")
+	fmt.Fprintf(&b, "through the suite's TLS proxy; \"fenced\" counts the trials with a confirmed fence, and the agent's time\n")
+	fmt.Fprintf(&b, "is off plus its confirmation, as zkfence logged it. A confirmed fence skips the lock-delay (2 s).\n")
 	return b.String()
 }

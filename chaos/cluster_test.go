@@ -108,6 +108,11 @@ type suite struct {
 	nodes   []*node
 	obs     *observer
 
+	// fence is the Docker API for the nodes' fence_docker; fencing says
+	// whether the nodes running now have it configured.
+	fence   *dockerFence
+	fencing bool
+
 	mu    sync.Mutex
 	byCID map[string]string // container id -> node name
 }
@@ -154,6 +159,7 @@ func newSuite(t *testing.T, set images.Set, eng engine) *suite {
 	t.Cleanup(s.obs.close)
 	s.startEnsemble()
 	s.initData()
+	s.startDockerFence()
 	return s
 }
 
@@ -279,6 +285,9 @@ func (s *suite) nodeScript(zk string) string {
 	args := []string{"zkfence", "run", "--zk", zk, "--lock", lockPath, "--mount", "/data", "--fstype", "'fuse*'",
 		"--claim-volume", "--user", s.eng.user, "--engine", s.eng.zkEngine, "--http", fmt.Sprintf("0.0.0.0:%d", httpPort)}
 	args = append(args, zkfenceTiming...)
+	if s.fencing {
+		args = append(args, s.fence.nodeFenceArgs()...)
+	}
 	return "set -e\nmkdir -p /data\nbindfs -o attr_timeout=0,entry_timeout=0,negative_timeout=0 /shared /data\n" +
 		"exec " + strings.Join(args, " ") + " -- /bin/sh -c '" + s.eng.child + "'\n"
 }
@@ -293,7 +302,7 @@ func (s *suite) startNode(label string, ipLast int, zk string) *node {
 		Config: &dc.Config{Hostname: name, Image: s.eng.image(s.set),
 			Entrypoint: []string{"/bin/sh", "-c", s.nodeScript(zk), "chaos-node"}, Cmd: []string{}},
 		HostConfig: &dc.HostConfig{
-			Binds:       []string{s.shared + ":/shared"},
+			Binds:       []string{s.shared + ":/shared", s.fence.dir + ":" + fenceDir + ":ro"},
 			CapAdd:      []string{"SYS_ADMIN", "NET_ADMIN"},
 			Devices:     []dc.Device{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}},
 			SecurityOpt: []string{"apparmor=unconfined"},
@@ -454,10 +463,12 @@ func errText(err error) string {
 }
 
 // zkfenceCheck runs `zkfence check` with the suite's flags in a node and
-// returns its output: the budget built on the negotiated session timeout.
+// returns its output: the budget built on the negotiated session timeout,
+// and fence_docker's metadata and monitor through the suite's Docker proxy.
 func (s *suite) zkfenceCheck(n *node) (int, string) {
 	args := []string{"zkfence", "check", "--zk", n.zk, "--lock", lockPath, "--engine", s.eng.zkEngine}
 	args = append(args, zkfenceTiming...)
+	args = append(args, s.fence.nodeFenceArgs()...)
 	args = append(args, "--", "true")
 	return n.exec(30*time.Second, args...)
 }

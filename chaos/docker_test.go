@@ -116,6 +116,17 @@ func (c *ctr) logs(tail int) string {
 	return out.String()
 }
 
+// logsSince is the container's output since t (to the second).
+func (c *ctr) logsSince(t time.Time) string {
+	var out bytes.Buffer
+	opts := dc.LogsOptions{Container: c.id, OutputStream: &out, ErrorStream: &out,
+		Stdout: true, Stderr: true, InactivityTimeout: 5 * time.Second, Since: t.Unix()}
+	if err := c.pool.Client.Logs(opts); err != nil {
+		fmt.Fprintf(&out, "(logs: %v)", err)
+	}
+	return out.String()
+}
+
 // waitUntil polls cond every interval until it holds or timeout passes.
 func waitUntil(timeout, interval time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)

@@ -46,7 +46,7 @@ type Spec struct {
 // DBNode is the one base image the container tests share: PostgreSQL 15,
 // MariaDB 10.11 and ZooKeeper 3.8 from Debian, a JRE, and the tools the
 // chaos suite needs to break things (iproute2, iptables, bindfs, e2fsprogs,
-// procps, psmisc, netcat). The data directories the packages create are
+// procps, psmisc, netcat) and to fence a node (fence-agents: fence_docker). The data directories the packages create are
 // removed: an image's volumes start empty, as with the official images.
 var DBNode = Spec{
 	Name: "db-node",
@@ -54,6 +54,7 @@ var DBNode = Spec{
 		"postgresql-15", "mariadb-server",
 		"zookeeper", "openjdk-17-jre-headless",
 		"iproute2", "iptables", "bindfs", "e2fsprogs", "procps", "psmisc", "netcat-openbsd",
+		"fence-agents",
 	},
 	Setup: `rm -rf /var/lib/mysql/* /var/lib/postgresql/15 /etc/postgresql/15`,
 }
