@@ -126,6 +126,11 @@
 // signals SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and SIGSYS (as in
 // tini), SIGPROF (the Go profiler's) and signals 32 and 33 (glibc's NPTL).
 //
+// The child starts with every signal at its default disposition, as under
+// dumb-init and systemd: a signal the wrapper inherited ignored (nohup, a
+// shell's trap "") would otherwise stay ignored in the child, and forwarding
+// it would do nothing. tini passes ignored signals on.
+//
 // # Exit codes
 //
 // The child's own code; 128+N when it died of signal N; 126 when the command

@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 	if argv := os.Getenv(nsinitHelperEnv); argv != "" { // nsinit_test.go
 		os.Exit(nsinitHelper(argv))
 	}
+	if os.Getenv(dispositionsHelperEnv) != "" { // dispositions_test.go
+		os.Exit(dispositionsHelper())
+	}
 	os.Exit(testMain(m))
 }
 

@@ -66,9 +66,8 @@ func NamespaceInit(spec Spec, stop StopPolicy, ready io.WriteCloser) int {
 	}
 	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: env, Files: []uintptr{0, 1, 2},
 		Sys: &syscall.SysProcAttr{Credential: cred}}
-	pid, err := syscall.ForkExec(path, spec.Argv, attr)
+	pid, err := forkExec(path, spec.Argv, attr)
 	if err != nil {
-		err = execErr(path, err)
 		fmt.Fprintf(os.Stderr, "zkfence: %v\n", err)
 		return ExitCodeOf(err)
 	}

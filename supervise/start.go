@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/zkfence/zkfence/internal/sigdefault"
 )
 
 // Spec describes the child to start.
@@ -74,6 +76,9 @@ var active atomic.Bool
 // leave a database running without its lock. Do not call Start from a
 // goroutine locked to its OS thread that may exit while locked.
 //
+// The child starts with every signal at its default disposition, whatever
+// the wrapper inherited (see forkExec).
+//
 // Errors wrap ErrNotFound (exit 127), ErrNotExecutable (exit 126), ErrBadUser
 // or ErrBusy; see ExitCodeOf. Check finds the first three without starting
 // anything.
@@ -110,15 +115,36 @@ func Start(spec Spec) (*Child, error) {
 	// the reaper starts only once c.pid is known, so it cannot discard the
 	// main child's status.
 	signal.Notify(c.sigchld, syscall.SIGCHLD)
-	pid, err := syscall.ForkExec(path, spec.Argv, attr)
+	pid, err := forkExec(path, spec.Argv, attr)
 	if err != nil {
 		signal.Stop(c.sigchld)
 		active.Store(false)
-		return nil, execErr(path, err)
+		return nil, err
 	}
 	c.pid, h.main = pid, pid
 	go c.reap()
 	return c, nil
+}
+
+// forkExec is syscall.ForkExec, with every signal the wrapper ignores reset
+// to its default in the child, and exec errors classified (execErr). An
+// ignored signal is inherited across exec: a wrapper started under nohup (or
+// a shell's trap "") would start a database that ignores SIGHUP, which
+// Forward would then deliver to no effect, and a shell child could not even
+// trap it. dumb-init and systemd reset dispositions for the same reason
+// (tini does not). See package sigdefault for how, and for the signals Go
+// cannot reset.
+func forkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	restore, err := sigdefault.ForChildren()
+	defer restore()
+	if err != nil {
+		return 0, fmt.Errorf("signal dispositions for the child: %w", err)
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err != nil {
+		return 0, execErr(path, err)
+	}
+	return pid, nil
 }
 
 // prepare resolves everything Start needs before the fork: the user, the
