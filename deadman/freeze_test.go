@@ -18,6 +18,7 @@ import (
 
 	"github.com/zkfence/zkfence/deadman"
 	"github.com/zkfence/zkfence/internal/freezer"
+	"github.com/zkfence/zkfence/internal/testmain"
 	"github.com/zkfence/zkfence/supervise"
 )
 
@@ -35,7 +36,7 @@ const (
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-		os.Exit(m.Run())
+		testmain.Main(m)
 	case "wrapper":
 		wrapper()
 	case "nsinit":

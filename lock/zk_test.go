@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkfence/zkfence/internal/testmain"
 	"github.com/zkfence/zkfence/internal/zkserver"
 )
 
@@ -22,8 +23,9 @@ var server *zkserver.Server
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	testmain.Setup()
 	if testing.Short() {
-		os.Exit(m.Run())
+		os.Exit(testmain.Check(m.Run()))
 	}
 	s, stop, err := zkserver.StartMain(zkserver.Options{TickTime: 200 * time.Millisecond})
 	if err != nil {
@@ -36,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, s.LogTail(40))
 	}
 	stop()
-	os.Exit(code)
+	os.Exit(testmain.Check(code))
 }
 
 func needZK(t *testing.T) {

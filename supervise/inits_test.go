@@ -69,10 +69,12 @@ func startArgv(t *testing.T, pid1 bool, argv ...string) *initRun {
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that failed half way leaves the init running: its whole tree
+	// goes, so that the next tests do not find it (they check that the test
+	// process has no descendant left).
 	t.Cleanup(func() {
 		if r.cmd.ProcessState == nil {
-			_ = r.cmd.Process.Kill()
-			_ = r.cmd.Wait()
+			killTree(r.cmd.Process.Pid, func() { _ = r.cmd.Wait() })
 		}
 	})
 	return r

@@ -5,14 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zkfence/zkfence/internal/testmain"
 )
 
 // zkwrap is the test wrapper (testdata/zkwrap), built by TestMain with -race
@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	testmain.Setup()
 	dir, err := os.MkdirTemp("", "supervise-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -61,14 +62,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitLeaks(5 * time.Second); len(leaked) > 0 {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", strings.Join(leaked, "\n\n"))
-			return 1
-		}
-	}
-	return code
+	return testmain.Check(m.Run())
 }
 
 func buildZkwrap(out string) error {
@@ -90,41 +84,6 @@ func stdinFromDevNull() error {
 	}
 	defer f.Close()
 	return unix.Dup2(int(f.Fd()), 0)
-}
-
-// waitLeaks waits for the goroutines the tests started to end, like etcd's
-// and net/http's leak checks, and returns the stacks of those that did not.
-func waitLeaks(wait time.Duration) []string {
-	deadline := time.Now().Add(wait)
-	for {
-		leaked := interestingGoroutines()
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func interestingGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var gs []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		_, stack, _ := strings.Cut(g, "\n")
-		stack = strings.TrimSpace(stack)
-		if stack == "" ||
-			strings.Contains(stack, "testing.(*M).") ||
-			strings.Contains(stack, "testing.Main(") ||
-			strings.Contains(stack, "os/signal.signal_recv") ||
-			strings.Contains(stack, "os/signal.loop") ||
-			strings.Contains(stack, "interestingGoroutines") ||
-			strings.Contains(stack, "runtime.ensureSigM") {
-			continue
-		}
-		gs = append(gs, g)
-	}
-	sort.Strings(gs)
-	return gs
 }
 
 // waitFor polls cond until it holds; it fails the test after a generous
@@ -177,6 +136,46 @@ func killAndReap(pid int) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	var ws syscall.WaitStatus
 	_, _ = syscall.Wait4(pid, &ws, 0, nil)
+}
+
+// killTree SIGKILLs pid and every process descended from it, waits for pid
+// with wait (its os/exec Wait), and reaps the others as they land on the test
+// process (a subreaper), within a minute. Each process found is SIGSTOPped
+// first, so that none forks, or leaves the tree when its parent dies, while
+// the tree is walked; the walk ends when two scans in a row find nothing new
+// (a fork already under way when the stop came may still add a process).
+func killTree(pid int, wait func()) {
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	found := map[int]bool{}
+	for calm := 0; calm < 2; {
+		tree, err := scanTree(pid, nil)
+		if err != nil {
+			break
+		}
+		calm++
+		for _, p := range tree {
+			if !found[p.pid] {
+				found[p.pid], calm = true, 0
+				_ = syscall.Kill(p.pid, syscall.SIGSTOP)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for p := range found {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	wait()
+	deadline := time.Now().Add(time.Minute)
+	for len(found) > 0 && time.Now().Before(deadline) {
+		for p := range found {
+			var ws syscall.WaitStatus
+			if got, _ := syscall.Wait4(p, &ws, syscall.WNOHANG, nil); got == p || !exists(fmt.Sprintf("/proc/%d", p)) {
+				delete(found, p) // reaped here, or by a parent of its own
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // reapGroup reaps every child of the test process in process group pgid,

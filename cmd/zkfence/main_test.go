@@ -22,6 +22,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/internal/testmain"
 	"github.com/zkfence/zkfence/internal/zkserver"
 )
 
@@ -45,8 +46,9 @@ var fastFlags = []string{
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	testmain.Setup()
 	if testing.Short() {
-		os.Exit(m.Run())
+		os.Exit(testmain.Check(m.Run()))
 	}
 	dir, err := os.MkdirTemp("", "zkfence-bin")
 	if err != nil {
@@ -69,7 +71,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	stop()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testmain.Check(code))
 }
 
 func needZK(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // helperEnv makes the test binary report dispositions (see TestMain).
@@ -15,7 +17,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(helper())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // not testmain's: it uses this package
 }
 
 // helper prints the SigIgn mask of a child started without ForChildren, of

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testmain"
 )
 
 // shared is one standalone server for the tests that do not stop, freeze or
@@ -13,6 +15,7 @@ import (
 var shared *Server
 
 func TestMain(m *testing.M) {
+	testmain.Setup()
 	s, stop, err := StartMain(Options{TickTime: 200 * time.Millisecond, MaxSessionTimeout: 4 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -24,5 +27,5 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, shared.LogTail(100))
 	}
 	stop()
-	os.Exit(code)
+	os.Exit(testmain.Check(code))
 }
