@@ -36,7 +36,7 @@ func inspectMount(v Volume, path string) (mountEntry, error) {
 	}
 	m, ok := mountAt(table, path)
 	if !ok {
-		return m, refusef("%s is not a mount point (not listed in %s)", path, mountinfoPath)
+		return m, refusef("%s is not a mount point (not listed in /proc/self/mountinfo)", path)
 	}
 	if !matchFSType(v.FSType, m.FSType) {
 		return m, refusef("%s is mounted with type %s, want %s", path, m.FSType, v.FSType)

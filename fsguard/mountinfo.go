@@ -2,16 +2,15 @@ package fsguard
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 )
 
-// mountinfoPath is the mount table of this process's mount namespace.
-const mountinfoPath = "/proc/self/mountinfo"
-
-// mountEntry is one line of /proc/self/mountinfo (proc(5)), unescaped:
+// mountEntry is one entry of this process's mount table (proc(5)'s
+// mountinfo, read and unescaped by github.com/moby/sys/mountinfo), with the
+// option fields split:
 //
 //	36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue
 //	ID PA MA:MI root  mountpoint  mount opts optional - type source   super opts
@@ -45,83 +44,26 @@ func (m mountEntry) unwritable() string {
 	return ""
 }
 
-// readMountinfo reads and parses this process's mount table. Reading it
-// never touches a mounted filesystem, so it cannot hang on one.
+// readMountinfo reads this process's mount table. Reading it never touches
+// a mounted filesystem, so it cannot hang on one (unlike
+// mountinfo.Mounted, which opens the path).
 func readMountinfo() ([]mountEntry, error) {
-	b, err := os.ReadFile(mountinfoPath)
+	infos, err := mountinfo.GetMounts(nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the mount table: %w", err)
 	}
-	return parseMountinfo(string(b))
+	return entriesOf(infos), nil
 }
 
-func parseMountinfo(s string) ([]mountEntry, error) {
-	var out []mountEntry
-	for i, line := range strings.Split(s, "\n") {
-		if line == "" {
-			continue
-		}
-		e, err := parseMountinfoLine(line)
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", mountinfoPath, i+1, err)
-		}
-		out = append(out, e)
+// entriesOf converts the library's entries.
+func entriesOf(infos []*mountinfo.Info) []mountEntry {
+	out := make([]mountEntry, 0, len(infos))
+	for _, i := range infos {
+		out = append(out, mountEntry{ID: i.ID, Parent: i.Parent, Major: uint32(i.Major), Minor: uint32(i.Minor),
+			Root: i.Root, MountPoint: i.Mountpoint, Options: strings.Split(i.Options, ","), FSType: i.FSType,
+			Source: i.Source, SuperOptions: strings.Split(i.VFSOptions, ",")})
 	}
-	return out, nil
-}
-
-func parseMountinfoLine(line string) (mountEntry, error) {
-	var e mountEntry
-	f := strings.Fields(line)
-	sep := slices.Index(f, "-")
-	if sep < 6 || len(f) < sep+3 {
-		return e, fmt.Errorf("malformed entry %q", line)
-	}
-	var err1, err2 error
-	e.ID, err1 = strconv.Atoi(f[0])
-	e.Parent, err2 = strconv.Atoi(f[1])
-	ma, mi, ok := strings.Cut(f[2], ":")
-	major, err3 := strconv.ParseUint(ma, 10, 32)
-	minor, err4 := strconv.ParseUint(mi, 10, 32)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || !ok {
-		return e, fmt.Errorf("malformed entry %q", line)
-	}
-	e.Major, e.Minor = uint32(major), uint32(minor)
-	e.Root, e.MountPoint = unescapeOctal(f[3]), unescapeOctal(f[4])
-	e.Options = strings.Split(f[5], ",")
-	e.FSType, e.Source = f[sep+1], unescapeOctal(f[sep+2])
-	if len(f) > sep+3 {
-		e.SuperOptions = strings.Split(f[sep+3], ",")
-	}
-	return e, nil
-}
-
-// unescapeOctal undoes the kernel's escaping of space, tab, newline and
-// backslash in mountinfo (\040, \011, \012, \134).
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1:i+4]) {
-			n, _ := strconv.ParseUint(s[i+1:i+4], 8, 8)
-			b.WriteByte(byte(n))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(s string) bool {
-	for _, c := range []byte(s) {
-		if c < '0' || c > '7' {
-			return false
-		}
-	}
-	return len(s) == 3 && s[0] <= '3'
+	return out
 }
 
 // mountAt returns the mount whose mount point is path, the one on top when

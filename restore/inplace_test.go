@@ -96,18 +96,3 @@ func TestInPlaceRecoveryRefusesForeignEntries(t *testing.T) {
 		t.Fatal("data directory changed")
 	}
 }
-
-func TestUnescapeMount(t *testing.T) {
-	for in, want := range map[string]string{
-		`/data`:             "/data",
-		`/mnt/my\040volume`: "/mnt/my volume",
-		`/a\134b`:           `/a\b`,
-		`/trailing\04`:      `/trailing\04`,
-		`/tab\011and\012nl`: "/tab\tand\nnl",
-		`/not\999an-escape`: `/not\999an-escape`,
-	} {
-		if got := unescapeMount(in); got != want {
-			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // ErrNoHierarchy is returned by New when the wanted hierarchy is not mounted.
@@ -44,30 +46,21 @@ func New(name string, v2 bool) (*Freezer, error) {
 // Mount finds where the cgroup v2 hierarchy, or the v1 freezer hierarchy, is
 // mounted.
 func Mount(v2 bool) (string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
+	m, err := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) {
+		found := v2 && i.FSType == "cgroup2" ||
+			!v2 && i.FSType == "cgroup" && strings.Contains(","+i.VFSOptions+",", ",freezer,")
+		return !found, found
+	})
+	switch {
+	case err != nil:
 		return "", err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			continue
-		}
-		fields, postFields := strings.Fields(pre), strings.Fields(post)
-		if len(fields) < 5 || len(postFields) < 3 {
-			continue
-		}
-		switch {
-		case v2 && postFields[0] == "cgroup2":
-			return fields[4], nil
-		case !v2 && postFields[0] == "cgroup" && strings.Contains(","+postFields[2]+",", ",freezer,"):
-			return fields[4], nil
-		}
-	}
-	if v2 {
+	case len(m) > 0:
+		return m[0].Mountpoint, nil
+	case v2:
 		return "", fmt.Errorf("cgroup v2: %w", ErrNoHierarchy)
+	default:
+		return "", fmt.Errorf("cgroup v1 freezer: %w", ErrNoHierarchy)
 	}
-	return "", fmt.Errorf("cgroup v1 freezer: %w", ErrNoHierarchy)
 }
 
 // Add moves pid (the whole process) into the cgroup; its children born

@@ -2,10 +2,9 @@ package fstest
 
 import (
 	"errors"
-	"os"
-	"strings"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,52 +65,22 @@ func LazyUnmount(dir string) error {
 	return unix.Unmount(dir, unix.MNT_DETACH)
 }
 
-// IsMountPoint reports whether /proc/self/mountinfo lists dir as a mount
-// point. It parses only what it needs (the mount point field, unescaped).
+// IsMountPoint reports whether this process's mount table lists dir as a
+// mount point.
 func IsMountPoint(dir string) bool {
-	for _, e := range mountPoints() {
-		if e == dir {
-			return true
-		}
-	}
-	return false
+	m, _ := mountinfo.GetMounts(mountinfo.SingleEntryFilter(dir))
+	return len(m) > 0
 }
 
 // MountPointsOf lists the mount points whose source is dev.
 func MountPointsOf(dev string) []string {
+	m, _ := mountinfo.GetMounts(func(i *mountinfo.Info) (skip, stop bool) { return i.Source != dev, false })
 	var out []string
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		for i, x := range f {
-			if x == "-" && i+2 < len(f) && f[i+2] == dev {
-				out = append(out, unescape(f[4]))
-			}
-		}
+	for _, i := range m {
+		out = append(out, i.Mountpoint)
 	}
 	return out
 }
-
-func mountPoints() []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 {
-			out = append(out, unescape(f[4]))
-		}
-	}
-	return out
-}
-
-var unescaper = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-
-func unescape(s string) string { return unescaper.Replace(s) }
 
 // errNotMounted is returned by waits for a mount that does not appear.
 var errNotMounted = errors.New("not mounted")
