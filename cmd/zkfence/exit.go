@@ -26,6 +26,9 @@ func refused(format string, args ...any) error {
 }
 
 // exitCodeOf maps the error a command returned to the process exit code.
+// Errors of starting the child are mapped by supervise.ExitCodeOf, the map
+// zkfence nsinit uses too, so that the same error gives the same code
+// whichever process of zkfence meets it.
 func exitCodeOf(err error) int {
 	var child *runner.ChildExit
 	var intr *runner.Interrupted
@@ -56,12 +59,10 @@ func exitCodeOf(err error) int {
 		return exitcode.RefusedConfig
 	case errors.Is(err, restore.ErrRestoreFailed), errors.Is(err, restore.ErrNoBackup):
 		return exitcode.RestoreFailed
-	case errors.Is(err, supervise.ErrNotFound):
-		return exitcode.NotFound
-	case errors.Is(err, supervise.ErrNotExecutable):
-		return exitcode.CannotExecute
 	}
-	return exitcode.Internal
+	// The child's command and user: supervise's own map (127, 126, 78), and
+	// Internal for anything else.
+	return supervise.ExitCodeOf(err)
 }
 
 // exitCodeHelp is appended to `zkfence help`.
