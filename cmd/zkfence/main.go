@@ -22,6 +22,19 @@ func main() {
 	os.Exit(runApp(os.Args))
 }
 
+// commands are zkfence's commands, one file each.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		runCommand(),
+		checkCommand(),
+		statusCommand(),
+		versionCommand(),
+		marathonCommand(),
+		backupCommand(),
+		nsinitCommand(),
+	}
+}
+
 // runApp runs the command line and returns the process exit code.
 func runApp(args []string) int {
 	app := &cli.App{
@@ -29,16 +42,8 @@ func runApp(args []string) int {
 		Usage:   "a ZooKeeper-fenced entrypoint for stateful processes",
 		Version: version,
 		// Errors are mapped to exit codes here, not inside cli.Run.
-		ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{
-			runCommand(),
-			checkCommand(),
-			statusCommand(),
-			versionCommand(),
-			marathonCommand(),
-			backupCommand(),
-			nsinitCommand(),
-		},
+		ExitErrHandler:        func(*cli.Context, error) {},
+		Commands:              commands(),
 		CustomAppHelpTemplate: cli.AppHelpTemplate + exitCodeHelp,
 	}
 	err := app.Run(args)

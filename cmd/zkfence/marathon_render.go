@@ -33,9 +33,9 @@ func marathonRenderCommand() *cli.Command {
 			str("mesos-role", "Marathon's --mesos_role (default *)"),
 			str("image", "container image (default: none, the task runs on the agent)"),
 			str("containerizer", "MESOS (default) or DOCKER (apps with an image)"),
-			&cli.Float64Flag{Name: "cpus", EnvVars: menv("cpus"), Usage: "CPUs (default 1)"},
-			&cli.Float64Flag{Name: "mem", EnvVars: menv("mem"), Usage: "memory in MiB (default 1024)"},
-			&cli.Float64Flag{Name: "disk", EnvVars: menv("disk"), Usage: "sandbox disk in MiB (default 0)"},
+			&cli.Float64Flag{Name: "cpus", EnvVars: menv("cpus"), Usage: "CPUs", DefaultText: "1"},
+			&cli.Float64Flag{Name: "mem", EnvVars: menv("mem"), Usage: "memory in MiB", DefaultText: "1024"},
+			&cli.Float64Flag{Name: "disk", EnvVars: menv("disk"), Usage: "sandbox disk in MiB"},
 			str("volume-name", "local: the volume's container path or name (default pgdata or mysqldata); "+
 				"external: the volume's name in the storage service, unique in the cluster (required)"),
 			str("volume-type", "root (default), path, mount (local persistent volumes) or external (a volume driver's, e.g. EBS through REX-Ray)"),
