@@ -7,6 +7,8 @@
 //   - compose/: a docker-compose file with a three-node ZooKeeper ensemble
 //     and two fenced PostgreSQL replicas on one volume;
 //   - systemd/: a unit for a plain host, checked with systemd-analyze;
+//   - prometheus/: alerting rules on zkfence's metrics, checked and
+//     unit-tested with promtool, naming only metrics health exports;
 //   - and the container images themselves (../Dockerfile.postgres,
 //     ../Dockerfile.mysql): built from locally made base images
 //     (internal/images) and run with dockertest against a ZooKeeper

@@ -22,6 +22,7 @@ packages=(
   docker-compose       # examples/compose: docker-compose config and up in the tests
   python3-kazoo        # lock/kazoo_test.go: Kazoo's Lock on the same path as zkfence (Debian 12: Kazoo 2.8.0)
   fence-agents         # ClusterLabs fence agents (fence_docker, fence_virsh, fence_scsi...): fenceagent tests
+  prometheus           # promtool: go test ./examples checks and unit-tests the alerting rules (its server is not started)
 )
 
 missing=()
