@@ -6,6 +6,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // SelfID is this node's default fence id: inside a container, the
@@ -56,19 +58,19 @@ func containerIDFromCgroup(b []byte) string {
 }
 
 // containerIDFromMountinfo finds the source of the /etc/hostname (or
-// /etc/hosts, /etc/resolv.conf) bind mount in /proc/self/mountinfo.
+// /etc/hosts, /etc/resolv.conf) bind mount in /proc/self/mountinfo: the root
+// of that mount names the container's directory.
 func containerIDFromMountinfo(b []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
-			continue
-		}
-		switch f[4] { // the mount point
+	mounts, _ := mountinfo.GetMountsFromReader(bytes.NewReader(b), func(i *mountinfo.Info) (skip, stop bool) {
+		switch i.Mountpoint {
 		case "/etc/hostname", "/etc/hosts", "/etc/resolv.conf":
-			if m := mountIDRe.FindStringSubmatch(f[3]); m != nil { // the root of the mount
-				return m[1]
-			}
+			return false, false
+		}
+		return true, false
+	})
+	for _, m := range mounts {
+		if id := mountIDRe.FindStringSubmatch(m.Root); id != nil {
+			return id[1]
 		}
 	}
 	return ""
