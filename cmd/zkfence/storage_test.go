@@ -124,8 +124,19 @@ func TestMountLostStopsTheChild(t *testing.T) {
 			p := lockPath(t)
 			fuse := fstest.BindFS(t, t.TempDir())
 			args := append([]string{"--mount", fuse.Mnt, "--fstype", "fuse*", "--claim-volume", "--probe-timeout", "2s"}, fastProbe[:2]...)
-			w := startWrapper(t, nil, runArgs(server.Addr(), p, append(args, "--", "sh", "-c", `trap "" HUP; sleep 3600`)...)...)
+			// The child says when its trap is set: a SIGHUP forwarded before
+			// that would kill it (seen under load, 5 ms after its start).
+			ready := filepath.Join(t.TempDir(), "ready")
+			w := startWrapper(t, nil, runArgs(server.Addr(), p, append(args, "--", "sh", "-c", `trap "" HUP; : > "$0"; sleep 3600`, ready)...)...)
 			w.waitLog(`msg="child started"`, 20*time.Second)
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(ready); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the child did not set its trap within 20s")
+				}
+			}
 			start := time.Now()
 			if cut == "daemon killed" {
 				if err := fuse.Kill(); err != nil {
