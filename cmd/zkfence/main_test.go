@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	testmain.Setup()
 	if testing.Short() {
-		os.Exit(testmain.Check(m.Run()))
+		os.Exit(testmain.Check(m.Run(), testmain.LogWriters)) // the in-process runs' log writers
 	}
 	dir, err := os.MkdirTemp("", "zkfence-bin")
 	if err != nil {
@@ -71,7 +71,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	stop()
 	os.RemoveAll(dir)
-	os.Exit(testmain.Check(code))
+	os.Exit(testmain.Check(code, testmain.LogWriters))
 }
 
 func needZK(t *testing.T) {

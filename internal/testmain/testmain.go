@@ -23,6 +23,13 @@ import (
 	"github.com/zkfence/zkfence/internal/sigdefault"
 )
 
+// LogWriters lets the drain goroutine of internal/asynclog's Writers
+// outlive the tests: a Writer stands in front of zkfence's stderr for the
+// life of the process and has no Close by design, so each one a test makes
+// (directly, or through the CLI's run command in-process) keeps its
+// goroutine until the test binary exits.
+var LogWriters = goleak.IgnoreAnyFunction("github.com/zkfence/zkfence/internal/asynclog.(*Writer).drain")
+
 // LeakWait bounds how long Check waits for goroutines to end.
 const LeakWait = 10 * time.Second
 
