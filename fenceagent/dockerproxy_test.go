@@ -54,12 +54,14 @@ func startDockerProxy(t *testing.T, containerID string) *dockerProxy {
 	pool.AddCert(ca)
 
 	target, _ := url.Parse("http://docker")
+	toDocker := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", "/var/run/docker.sock")
+	}}
+	t.Cleanup(toDocker.CloseIdleConnections) // its kept-alive connections' goroutines end with them
 	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", "/var/run/docker.sock")
-		}},
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport: toDocker,
 	}
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
