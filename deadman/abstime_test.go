@@ -73,7 +73,10 @@ func TestPreemptionBeforeSettimeDoesNotDelayTheTimer(t *testing.T) {
 		if err := step.set(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		if late := expiry(t, sw) - deadlineBoot; late > 0 {
+		// Both sides read the two clocks one after the other: their gaps
+		// differ by microseconds on a loaded machine. The defect is a
+		// whole preemption late (300 ms); 1 ms tells them apart.
+		if late := expiry(t, sw) - deadlineBoot; late > time.Millisecond {
 			t.Errorf("%s, preempted %s before timer_settime: the timer expires %s after the deadline", step.name, pause, late)
 		}
 	}
