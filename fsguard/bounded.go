@@ -3,23 +3,16 @@ package fsguard
 import (
 	"context"
 	"sync"
+
+	boundedcall "github.com/zkfence/zkfence/internal/bounded"
 )
 
-// bounded runs f on its own goroutine and returns its error, or ctx's when
-// ctx ends first. In that case f is abandoned: it keeps its goroutine, and
-// the OS thread of a system call stuck in the kernel, until the kernel lets
-// go; its result is dropped. Use it for every call that touches a guarded
-// filesystem outside the watch (Prepare's checks, Release's sync and
-// unmount).
+// bounded runs f so that the caller returns when ctx ends, abandoning a
+// call stuck in the kernel (package bounded). Use it for every call that
+// touches a guarded filesystem outside the watch (Prepare's checks,
+// Release's sync and unmount).
 func bounded(ctx context.Context, f func() error) error {
-	done := make(chan error, 1) // never blocks f, even when abandoned
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return boundedcall.Err(ctx, func(context.Context) error { return f() })
 }
 
 // flight allows at most one call in flight: start returns the call in

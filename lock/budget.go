@@ -60,10 +60,10 @@ func (b Budget) FollowerWindow() time.Duration {
 	return satAdd(satAdd(g, b.TickTime/2), b.Heartbeat)
 }
 
-// KillBy is D_kill - t_s = (1-rho)T - (1+rho)G - K: how long after the send
+// KillAfter is D_kill - t_s = (1-rho)T - (1+rho)G - K: how long after the send
 // time of the last successful renewal the child must be confirmed dead. It is
 // K before the earliest instant ZooKeeper could grant the lock to anyone else.
-func (b Budget) KillBy() time.Duration {
+func (b Budget) KillAfter() time.Duration {
 	t := scale(b.SessionTimeout, 1-b.ClockDrift)
 	g := scale(b.FollowerWindow(), 1+b.ClockDrift)
 	return satSub(satSub(t, g), b.StopTime)
@@ -71,7 +71,7 @@ func (b Budget) KillBy() time.Duration {
 
 // StopAfter is when, after t_s, the stop of the child must begin so that it is
 // confirmed dead by KillBy: KillBy - K.
-func (b Budget) StopAfter() time.Duration { return satSub(b.KillBy(), b.StopTime) }
+func (b Budget) StopAfter() time.Duration { return satSub(b.KillAfter(), b.StopTime) }
 
 // MinStopAfter is the smallest StopAfter that is accepted: two heartbeats, so
 // that one slow or lost renewal alone never kills a healthy child.
@@ -84,7 +84,7 @@ func (b Budget) Validate() error {
 	if err := b.validateInputs(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnsafeBudget, err)
 	}
-	kill, stop := b.KillBy(), b.StopAfter()
+	kill, stop := b.KillAfter(), b.StopAfter()
 	switch {
 	case kill <= 0 || kill >= b.SessionTimeout:
 		return fmt.Errorf("%w: %s: the child must be dead after a positive time smaller than T: "+
@@ -123,7 +123,7 @@ func (b Budget) Arithmetic() string {
 	return fmt.Sprintf("G = syncLimit %d x tickTime %s + tickTime/2 + heartbeat %s = %s; "+
 		"D_kill - t_s = (1-%g) x T %s - (1+%g) x G - K %s = %s",
 		b.SyncLimit, round(b.TickTime), round(b.Heartbeat), round(b.FollowerWindow()),
-		b.ClockDrift, round(b.SessionTimeout), b.ClockDrift, round(b.StopTime), round(b.KillBy()))
+		b.ClockDrift, round(b.SessionTimeout), b.ClockDrift, round(b.StopTime), round(b.KillAfter()))
 }
 
 // Saturating duration arithmetic: results clamp to the largest or smallest

@@ -21,7 +21,7 @@ func TestBudgetReferencePoints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.b.KillBy(); got != tt.killBy {
+			if got := tt.b.KillAfter(); got != tt.killBy {
 				t.Fatalf("KillBy = %v, want %v", got, tt.killBy)
 			}
 			if got, want := tt.b.StopAfter(), tt.killBy-tt.b.StopTime; got != want {
@@ -116,8 +116,8 @@ func TestSaturatingArithmetic(t *testing.T) {
 		t.Errorf("satSub(0, min) = %v", got)
 	}
 	b := Budget{time.Hour, time.Minute, 1 << 40, time.Second, 0.01, 1500000 * time.Hour}
-	if b.FollowerWindow() != maxDuration || b.KillBy() >= 0 || b.StopAfter() >= 0 {
-		t.Errorf("saturated budget: G %v, KillBy %v, StopAfter %v", b.FollowerWindow(), b.KillBy(), b.StopAfter())
+	if b.FollowerWindow() != maxDuration || b.KillAfter() >= 0 || b.StopAfter() >= 0 {
+		t.Errorf("saturated budget: G %v, KillAfter %v, StopAfter %v", b.FollowerWindow(), b.KillAfter(), b.StopAfter())
 	}
 }
 
@@ -134,8 +134,8 @@ func FuzzBudget(f *testing.F) {
 		if b.Validate() != nil {
 			return
 		}
-		if !(b.MinStopAfter() <= b.StopAfter() && b.StopAfter() < b.KillBy() && b.KillBy() < b.SessionTimeout) {
-			t.Fatalf("accepted %+v: StopAfter %v, KillBy %v", b, b.StopAfter(), b.KillBy())
+		if !(b.MinStopAfter() <= b.StopAfter() && b.StopAfter() < b.KillAfter() && b.KillAfter() < b.SessionTimeout) {
+			t.Fatalf("accepted %+v: StopAfter %v, KillAfter %v", b, b.StopAfter(), b.KillAfter())
 		}
 		if b.FollowerWindow() <= 0 || b.StopAfter() > b.SessionTimeout {
 			t.Fatalf("accepted %+v with G %v", b, b.FollowerWindow())

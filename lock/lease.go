@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkfence/zkfence/internal/bounded"
 	"github.com/zkfence/zkfence/internal/clock"
 )
 
@@ -21,7 +22,7 @@ import (
 // late answer can never extend it further than is safe:
 //
 //	StopBy = t_s + Budget.StopAfter()   the stop of the child begins
-//	KillBy = t_s + Budget.KillBy()      the child is confirmed dead
+//	KillBy = t_s + Budget.KillAfter()   the child is confirmed dead
 //
 // Lost is closed at StopBy at the latest, and at once on session expiry, on a
 // new session ID, or when the node is gone or not ours. A disconnection alone
@@ -264,7 +265,7 @@ func (l *Lease) StopBy() time.Time {
 func (l *Lease) KillBy() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.lastSent.Add(l.budget().KillBy())
+	return l.lastSent.Add(l.budget().KillAfter())
 }
 
 // Overdue reports whether the stop deadline has passed, whatever the loop has
@@ -303,12 +304,9 @@ func (s *Session) Release(ctx context.Context, l *Lease) error {
 	l.stop()
 	var err error
 	if s.Err() == nil {
-		done := make(chan error, 1)
-		go func() { done <- s.deleteNode(l.held.Node) }()
-		select {
-		case err = <-done:
-		case <-ctx.Done():
-			err = fmt.Errorf("delete %s: %w", l.held.Node, ctx.Err())
+		err = bounded.Err(ctx, func(context.Context) error { return s.deleteNode(l.held.Node) })
+		if ctx.Err() != nil && err == context.Cause(ctx) {
+			err = fmt.Errorf("delete %s: %w", l.held.Node, err)
 		}
 	}
 	s.Close()

@@ -55,8 +55,8 @@ func TestNegotiatedTimeoutBelowRequested(t *testing.T) {
 	l := newLease(t, s, h, b)
 	want := b
 	want.SessionTimeout = 4 * time.Second
-	if got := l.KillBy().Sub(l.StopBy()) + l.StopBy().Sub(h.Confirmed); got > want.KillBy()+time.Second {
-		t.Fatalf("lease budget %v, want about %v (negotiated 4s), not the requested 10s", got, want.KillBy())
+	if got := l.KillBy().Sub(l.StopBy()) + l.StopBy().Sub(h.Confirmed); got > want.KillAfter()+time.Second {
+		t.Fatalf("lease budget %v, want about %v (negotiated 4s), not the requested 10s", got, want.KillAfter())
 	}
 	if err := s.Release(context.Background(), l); err != nil {
 		t.Fatal(err)

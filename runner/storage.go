@@ -150,12 +150,8 @@ func (r *run) releaseStorage() bool {
 // filesystem that stopped answering, it may still read on and write (a
 // fence record over the next holder's) whenever the volume answers again.
 func (r *run) storageCall(ctx context.Context, limit time.Duration, what string, fn func(context.Context) error) error {
-	returned := make(chan struct{})
-	err := bounded(ctx, limit, what, func(ctx context.Context) error {
-		defer close(returned)
-		return fn(ctx)
-	})
-	if !isClosed(returned) {
+	c, err := boundedCall(ctx, limit, what, fn)
+	if !c.Returned() {
 		r.storageStuck = true
 		r.log.Error("a call into the storage is stuck in the filesystem; the lock will not be released", "call", what)
 	}

@@ -143,7 +143,7 @@ func checkZooKeeper(ctx context.Context, k *checker, cfg runner.Config) {
 	} else {
 		k.ok("timing budget: %s", b.Arithmetic())
 		k.info("the stop begins %s after the last renewal; the child is dead %s after it",
-			b.StopAfter().Round(time.Millisecond), b.KillBy().Round(time.Millisecond))
+			b.StopAfter().Round(time.Millisecond), b.KillAfter().Round(time.Millisecond))
 	}
 	if err := sess.CheckLockPath(cfg.LockPath); err != nil {
 		k.problem("lock %s: %v", cfg.LockPath, err) // an open ACL with credentials, a wrong password
