@@ -171,12 +171,18 @@ func (k *Keeper) Stop() bool {
 	default:
 		close(k.quit)
 	}
+	deadline := time.Now().Add(stopWait)
 	select {
 	case <-k.done:
 	case <-time.After(stopWait):
 	}
-	// The loop stops waiting for a stuck beat (boundedBeat); the beat's
-	// goroutine may still be in the filesystem.
+	// The loop stops waiting for a beat at once (boundedBeat), and no new
+	// beat starts a write (abandoned); a write already under way gets what
+	// is left of stopWait to finish, as it does in a few milliseconds on a
+	// volume that answers.
+	for k.writing.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if k.writing.Load() {
 		k.log.Error("fence heartbeat stuck in a write of the record; abandoning it: the write may land when the volume answers")
 		return false
