@@ -101,19 +101,31 @@ func testFrozenHolder(t *testing.T, guard string) {
 	b.signal(syscall.SIGTERM)
 	b.wait(15 * time.Second)
 
-	// In the log on the volume, tokens never go back.
+	// In the log on the volume, tokens never go back: with the guard, not
+	// once. Without it, the child may have been stopped between its check
+	// of the fence record and its write; it thaws next to B (the gap the
+	// README documents for a freeze without the guard) and completes that
+	// one write before zkfence kills it. Its next check would stop it, so
+	// one stale line is the most the design allows there; more means the
+	// thawed child ran on.
 	data, err := os.ReadFile(filepath.Join(vol, "log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var last int64
+	stale := 0
 	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		tok, err := strconv.ParseInt(strings.Fields(line)[0], 10, 64)
 		if err != nil {
 			t.Fatalf("line %d %q: %v", i, line, err)
 		}
 		if tok < last {
-			t.Fatalf("line %d: token %d after token %d: the stale holder wrote after the new one", i, tok, last)
+			stale++
+			if guard == "on" || stale > 1 {
+				t.Fatalf("line %d: token %d after token %d: the stale holder wrote after the new one (%d stale lines)", i, tok, last, stale)
+			}
+			t.Logf("line %d: token %d after token %d: the one write in flight at the freeze, completed at the thaw without the guard", i, tok, last)
+			continue
 		}
 		last = tok
 	}
