@@ -201,7 +201,7 @@ func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("the restore script's daemon never started")
 	}
-	if syscall.Kill(pid, 0) == nil && !zombie(pid) {
+	if syscall.Kill(pid, 0) == nil && !fstest.Zombie(pid) {
 		t.Errorf("pid %d, daemonized by the restore script under the lock, is alive after the run ended "+
 			"(events %q): it writes on while the next holder runs", pid, h.ev.list())
 	}

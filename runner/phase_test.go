@@ -15,6 +15,7 @@ import (
 
 	"github.com/zkfence/zkfence/fence"
 	"github.com/zkfence/zkfence/internal/clock"
+	"github.com/zkfence/zkfence/internal/fstest"
 	"github.com/zkfence/zkfence/internal/heldexec"
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/supervise"
@@ -287,7 +288,7 @@ func phases() []phase {
 					cmd := heldexec.Command(ctx, "/bin/sh", "-c", `trap "" TERM; echo $$ > `+pidFile+`; sleep 30`)
 					err := heldexec.Run(cmd)
 					h.ev.add("fsck ended")
-					if pid := readPidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !zombie(pid) {
+					if pid := readPidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !fstest.Zombie(pid) {
 						h.ev.add(fmt.Sprintf("fsck pid %d STILL ALIVE", pid))
 					}
 					return err
@@ -429,16 +430,6 @@ func readPidFile(path string) int {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
 
 // unclean is a previous holder that did not release, with a fence id.

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 // A process that ignores SIGTERM, and the grandchild it started, are both
@@ -92,20 +94,10 @@ func waitGone(t *testing.T, pid int, since time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if syscall.Kill(pid, 0) != nil || zombie(pid) {
+		if syscall.Kill(pid, 0) != nil || fstest.Zombie(pid) {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("pid %d still running %v after the kill", pid, time.Since(since))
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
