@@ -203,16 +203,24 @@ func checkAcked(t *testing.T, where, log, acks string) (torn []string) {
 		}
 		last = tok
 	}
-	missing := 0
+	var missing []string
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, acks)), "\n") {
 		if !have[line] {
-			missing++
+			missing = append(missing, line)
 		}
 	}
-	if missing > 0 {
-		t.Fatalf("%s: %d acknowledged lines missing", where, missing)
+	if len(missing) > 0 {
+		t.Fatalf("%s: %d acknowledged lines missing: %q\nthe log there ends with %q", where, len(missing), missing, tail(log, 400))
 	}
 	return torn
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
 }
 
 var ackLine = regexp.MustCompile(`^([0-9]+) [0-9]+$`)
