@@ -32,12 +32,17 @@ case "$plug" in ''|*[!a-z0-9-]*) echo "bad plug" >&2; exit 1;; esac
 pg=$(cat "$dir/$plug.pgid")
 case "$action" in
 off)
+	trace() { echo "$(date +%T.%N) off $plug: $*" >> "$dir/trace.log"; }
+	trace start
 	kill -KILL -- "-$pg" 2>/dev/null
 	mnt=$(cat "$dir/$plug.mnt")
 	if mountpoint -q "$mnt"; then
+		trace "shutting down $mnt"
 		xfs_io -x -c shutdown "$mnt" || exit 1
-		umount "$mnt" || umount -l "$mnt" || exit 1
+		trace unmounting
+		umount "$mnt" || { trace "umount failed: lazy"; umount -l "$mnt"; } || exit 1
 	fi
+	trace done
 	exit 0;;
 status)
 	if kill -0 -- "-$pg" 2>/dev/null || mountpoint -q "$(cat "$dir/$plug.mnt")"; then exit 0; fi
@@ -90,7 +95,20 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 	mustRun(t, "mkfs.ext4", "-q", "-F", image)
 	agent, state := writeAgent(t, nodeAgent)
 	acks := filepath.Join(dir, "acks")
-	t.Cleanup(func() { detachAll(image) })
+	t.Cleanup(func() {
+		// A failed round may leave a node's mount behind: take it away so
+		// that no later test finds it (nor its loop device) on this host.
+		for _, n := range []string{"node-a", "node-b"} {
+			if mnt := filepath.Join(dir, n); fstest.IsMountPoint(mnt) {
+				exec.Command("umount", "-l", mnt).Run()
+			}
+		}
+		detachAll(image)
+		if t.Failed() {
+			trace, _ := os.ReadFile(filepath.Join(state, "trace.log"))
+			t.Logf("the agent's steps:\n%s", trace)
+		}
+	})
 
 	node := func(name string) *wrapper {
 		mnt, dev := filepath.Join(dir, name), filepath.Join(dir, "dev-"+name)
@@ -102,7 +120,7 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 		}
 		env := []string{"IMAGE=" + image, "STATE=" + state, "NODE=" + name, "MNT=" + mnt, "ACKS=" + acks}
 		w := startNodeWrapper(t, env, runArgs(server.Addr(), p, "--fence-id", name, "--fence-agent", agent,
-			"--fence-required", "--fence-timeout", "10s",
+			"--fence-required", "--fence-timeout", "30s",
 			"--device", dev, "--mount", mnt, "--fstype", "ext4", "--claim-volume",
 			"--attach-cmd", nbdAttach, "--detach-cmd", nbdDetach, "--", "sh", "-c", nbdChild)...)
 		if err := os.WriteFile(filepath.Join(state, name+".pgid"), []byte(strconv.Itoa(w.cmd.Process.Pid)), 0o644); err != nil {
