@@ -80,22 +80,22 @@ func checkAction(c *cli.Context) error {
 func checkFreezeGuard(k *checker, c *cli.Context) {
 	mode := c.String("freeze-guard")
 	switch mode {
-	case guardOff:
+	case runner.FreezeGuardOff:
 		k.info("freeze guard: off (--freeze-guard off)")
 		return
-	case guardAuto, guardOn:
+	case runner.FreezeGuardAuto, runner.FreezeGuardOn:
 	default:
 		k.problem("freeze guard: --freeze-guard %q is not auto, on or off", mode)
 		return
 	}
-	self, err := selfPath()
+	self, err := runner.SelfPath()
 	if err == nil {
-		err = probeFreezeGuard(self)
+		err = runner.ProbeFreezeGuard(self)
 	}
 	switch {
 	case err == nil:
 		k.ok("freeze guard: the child gets a PID namespace of its own; the kernel kills it at the lease deadline even while zkfence is frozen")
-	case mode == guardOn:
+	case mode == runner.FreezeGuardOn:
 		k.problem("freeze guard: --freeze-guard on, but the child cannot get a PID namespace of its own (CAP_SYS_ADMIN?): %v", err)
 	default:
 		k.info("WARNING: freeze guard unavailable, run goes without it (CAP_SYS_ADMIN?): %v", err)
