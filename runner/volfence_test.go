@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,9 +29,13 @@ type volumeCase struct {
 	// record is written on the volume before the run; fencer and required
 	// configure the fence agent.
 	record   fence.Record
+	plant    func(t *testing.T, root string) // if set, instead of record
 	fencer   *fakeFencer
 	required bool
 	lockWait time.Duration // the volume's lock-delay
+	// drive, if set, runs once the run started (before the child's start
+	// is awaited).
+	drive func(h *harness)
 	// takeover is the fence state's Takeover once the child runs ("": the
 	// child must not start); the phase says the rest.
 	takeover string
@@ -90,6 +95,30 @@ func volumeCases(now time.Time) []volumeCase {
 			},
 		},
 		{
+			// As fencePrevious: the lock-delay is waited out, from now,
+			// although the record's heartbeat is old.
+			name:     "fencing the holder named by the volume fails, not required: FENCING FAILED, the lock-delay waited out",
+			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: stale},
+			fencer:   &fakeFencer{offErr: errors.New("agent exited 1")},
+			lockWait: 5 * time.Second,
+			drive: func(h *harness) {
+				h.waitEvent("fence off")
+				h.waitTimers(2) // the lease follower and the lock-delay
+				time.Sleep(20 * time.Millisecond)
+				for _, e := range h.ev.list() {
+					if e == "storage prepare" {
+						h.t.Fatalf("storage touched before the lock-delay ended; events %v", h.ev.list())
+					}
+				}
+				h.clk.Advance(5 * time.Second)
+			},
+			takeover: "FENCING FAILED, waited lock-delay (volume record)",
+			phase: phase{
+				want: []string{"storage readable", "fence off node-a", "fence state claimed", "storage prepare", "child started"},
+				logs: []string{"FENCING FAILED"},
+			},
+		},
+		{
 			// fence.Acquire refuses it: ZooKeeper was reset under a volume
 			// that a newer holder used. Nobody is fenced for it.
 			name:   "the volume names a newer token: not fenced, refused by the storage fence",
@@ -99,6 +128,26 @@ func volumeCases(now time.Time) []volumeCase {
 				want:    []string{"storage readable", "storage prepare"},
 				notWant: []string{"fence off", "child started"},
 				errIs:   []error{fence.ErrFenced},
+			},
+		},
+		{
+			// fence.Read neither blocks on it nor takes it for a holder;
+			// fence.Acquire then refuses the volume.
+			name: "a FIFO planted as the record: nothing fenced, nothing blocks, the volume refused",
+			plant: func(t *testing.T, root string) {
+				if err := os.Mkdir(filepath.Join(root, fence.Dir), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := syscall.Mkfifo(fence.Path(root), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			fencer: &fakeFencer{},
+			phase: phase{
+				want:    []string{"storage readable", "storage prepare"},
+				notWant: []string{"fence off", "child started"},
+				errIs:   []error{fence.ErrRefused},
+				logs:    []string{"fence record not read before the storage checks"},
 			},
 		},
 		{
@@ -120,6 +169,7 @@ func TestPreviousHolderNamedByTheVolume(t *testing.T) {
 	for _, tc := range volumeCases(time.Now()) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
+			h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
 			root := t.TempDir()
 			s := h.withStorage()
 			s.roots, s.readable = []string{root}, []string{root}
@@ -129,10 +179,15 @@ func TestPreviousHolderNamedByTheVolume(t *testing.T) {
 				tc.fencer.ev = h.ev
 				h.cfg.Fencer = tc.fencer
 			}
-			if err := fence.Write(root, tc.record); err != nil {
+			if tc.plant != nil {
+				tc.plant(t, root)
+			} else if err := fence.Write(root, tc.record); err != nil {
 				t.Fatal(err)
 			}
 			out := h.run()
+			if tc.drive != nil {
+				tc.drive(h)
+			}
 			if tc.takeover != "" {
 				h.waitStarted()
 				h.hold.mu.Lock()
@@ -153,7 +208,7 @@ func TestPreviousHolderNamedByTheVolume(t *testing.T) {
 				t.Fatalf("the run did not end; events %v", h.ev.list())
 			}
 			h.check(tc.phase, err)
-			if tc.takeover == "" {
+			if tc.takeover == "" && tc.plant == nil {
 				requireUntouched(t, root, tc.record)
 			}
 		})
@@ -176,5 +231,40 @@ func requireUntouched(t *testing.T, root string, was fence.Record) {
 		if len(entries) != 1 {
 			t.Errorf("%s holds %d entries, want only %s: something was written", dir, len(entries), fence.Dir+"/"+fence.File)
 		}
+	}
+}
+
+// The shared volume stops answering (a hung NFS server, a stopped FUSE
+// daemon) while the run reads its record before the storage checks, and
+// the lease ends meanwhile: the read is bounded by the lease, nothing is
+// fenced or started, and since a read writes nothing when the volume
+// answers again, the lock is let go rather than left to expire.
+func TestVolumeReadBeforeStorageIsBoundedByTheLease(t *testing.T) {
+	h := newHarness(t)
+	fuse := stalledVolume(t)
+	rec := fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: time.Now().UTC().Round(0)}
+	writeRecord(t, fuse.Src, rec)
+	s := h.withStorage()
+	s.roots, s.readable = []string{fuse.Mnt}, []string{fuse.Mnt}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Second}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	if err := fuse.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run()
+	h.waitEvent("storage readable")
+	time.Sleep(200 * time.Millisecond) // the read is now stuck in the kernel
+	h.lease.lose(lock.ErrLeaseDeadline)
+	err := h.awaitRun(out, 5*time.Second)
+	h.check(phase{
+		want:    []string{"lock released"},
+		notWant: []string{"fence off", "fence state claimed", "storage prepare", "child started", "lock abandoned"},
+		errIs:   []error{ErrLockLost},
+	}, err)
+	if err := fuse.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := recordChanged(fuse.Src, rec, time.Second); ok {
+		t.Errorf("the record changed after the volume answered again: %+v", r)
 	}
 }
