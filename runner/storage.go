@@ -17,6 +17,12 @@ type Storage interface {
 	// when something it mounted could not be unmounted: the run then tries
 	// Release again and, if that fails, does not let go of the lock (I8).
 	Prepare(ctx context.Context) (Guarded, error)
+	// Readable lists the mount points whose fence records can be read
+	// before Prepare, without writing anything: shared filesystems that
+	// are mounted already (--mount without --device). A block device that
+	// Prepare attaches, fsck's and mounts has no record to read until
+	// then. It may touch the filesystem (resolving links): call it bounded.
+	Readable() []string
 }
 
 // Guarded is storage that passed Prepare.

@@ -17,6 +17,8 @@ const zkTimeout = 10 * time.Second
 // takeOver reads who held the lock before us from the fence state beside the
 // lock in ZooKeeper, before any storage is touched, deals with that holder,
 // then writes us in (not released) so that the next holder can do the same.
+// When ZooKeeper names no previous holder, the fence records of the volumes
+// that can be read before anything is written may (dealWithUnrecorded).
 //
 // A previous holder that released cleanly needs nothing. One that did not
 // (it was cut off, frozen, killed, or could not confirm its child dead or
@@ -35,6 +37,7 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.previous = prev.FenceState // dealWithUnrecorded may name one from a volume instead
 	how, err := r.dealWithPrevious(ctx, prev)
 	if err != nil {
 		return err
@@ -50,7 +53,7 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.fenceState, r.previous = &next, prev.FenceState
+	r.fenceState = &next
 	return r.unfence(ctx)
 }
 
@@ -59,8 +62,7 @@ func (r *run) takeOver(ctx context.Context) error {
 func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceState) (string, error) {
 	switch {
 	case !prev.Found():
-		r.log.Info("no previous holder recorded in zookeeper", "fence_state", lock.FenceStatePath(r.cfg.LockPath))
-		return "first", nil
+		return r.dealWithUnrecorded(ctx)
 	case prev.Token > r.lease.Token():
 		return "", fmt.Errorf("%w: the fence state names token %d, newer than ours (%d)", fence.ErrFenced, prev.Token, r.lease.Token())
 	case prev.Released:

@@ -32,6 +32,19 @@ func (s guardedStorage) Prepare(ctx context.Context) (runner.Guarded, error) {
 	return guarded{p: p, s: s}, err
 }
 
+// Readable lists the shared filesystems mounted now: their fence records
+// can be read before Prepare. A --device is mounted by Prepare, after the
+// fsck: nothing on it can be read before then.
+func (s guardedStorage) Readable() []string {
+	var roots []string
+	for _, v := range s.vols {
+		if path, ok := fsguard.MountedShared(v); ok {
+			roots = append(roots, path)
+		}
+	}
+	return roots
+}
+
 type guarded struct {
 	p *fsguard.Prepared
 	s guardedStorage

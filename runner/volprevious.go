@@ -1,0 +1,118 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+
+	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/lock"
+)
+
+// dealWithUnrecorded deals with a previous holder when ZooKeeper's fence
+// state names none: its data was lost or reset, an operator deleted the
+// fence state node, or the previous holder ran a zkfence that wrote none.
+// The volume's fence record alone then guards the data, and its lock-delay
+// (fence.Acquire) waits only for a heartbeat to grow old: a holder frozen
+// mid-write beats no more while frozen, passes that wait, and writes again
+// when it thaws. So, with a fence agent, the records of the volumes that can
+// be read now (previousOnVolumes) are asked, and an unreleased holder one of
+// them names is fenced exactly as one ZooKeeper names (fencePrevious): off
+// and confirmed, --fence-required refusing when that fails, FENCING FAILED
+// otherwise; its confirmed token (r.previous, r.fenced) then skips the
+// lock-delay on its records only.
+func (r *run) dealWithUnrecorded(ctx context.Context) (string, error) {
+	r.log.Info("no previous holder recorded in zookeeper", "fence_state", lock.FenceStatePath(r.cfg.LockPath))
+	prev, err := r.previousOnVolumes(ctx)
+	switch {
+	case err != nil:
+		return "", err
+	case prev.Token == 0:
+		return "first", nil
+	case prev.Released:
+		r.log.Info("the volume's fence record says the previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
+		return "released (volume record)", nil
+	case prev.FenceID == "":
+		// A holder of a zkfence older than fence ids, or one whose record
+		// is not ours to parse: nothing to fence, and refusing it would
+		// stop every upgrade. The volume's lock-delay applies, as before.
+		r.log.Warn("the volume's fence record names a previous holder that did not release, without a fence id: "+
+			"not fenced; the volume's lock-delay applies", "token", prev.Token, "holder", prev.Holder)
+		return "first, volume record without fence id", nil
+	case prev.FenceID == r.cfg.FenceID:
+		r.log.Warn("the volume's fence record names a previous holder that did not release and ran on this node "+
+			"(same fence id): not fencing ourselves; the volume's lock-delay applies", "token", prev.Token, "holder", prev.Holder,
+			"fence_id", prev.FenceID)
+		return "first, same node (volume record)", nil
+	}
+	r.log.Warn("zookeeper names no previous holder, but the volume's fence record names one that did not release",
+		"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
+	r.previous = prev
+	how, err := r.fencePrevious(ctx, prev)
+	return how + " (volume record)", err
+}
+
+// previousOnVolumes reads, without writing anything, the fence records of
+// the guarded volumes that can be read before storage is prepared: shared
+// filesystems mounted already (Storage.Readable). A block device that
+// zkfence attaches, fsck's and mounts itself cannot be read here, since
+// those are the very steps that must wait for the fence; on it only
+// ZooKeeper's fence state names the previous holder.
+//
+// It returns the newest holder of our service, older than us, that the
+// records name: unreleased if any record names one, else released; Token 0
+// when none. A record of another service, or of a token not older than
+// ours, is left to fence.Acquire (which refuses it or, with
+// --take-over-volume, waits out its lock-delay); so is a record it cannot
+// read (fence.Read: no FIFO, no link, bounded size). Each step is bounded:
+// a volume that does not answer is left to the storage checks.
+func (r *run) previousOnVolumes(ctx context.Context) (lock.FenceState, error) {
+	var found lock.FenceState
+	if r.cfg.Fencer == nil || r.cfg.Fence == nil || r.cfg.Storage == nil {
+		return found, nil
+	}
+	roots, err := boundedValue(ctx, fence.DefaultIOTimeout, "find the volumes readable before storage",
+		func(context.Context) ([]string, error) { return r.cfg.Storage.Readable(), nil })
+	if err != nil {
+		if ctx.Err() != nil {
+			return found, context.Cause(ctx)
+		}
+		r.log.Warn("volumes not listed before the storage checks", "err", err)
+		return found, nil
+	}
+	for _, root := range roots {
+		rec, err := boundedValue(ctx, fence.DefaultIOTimeout, "read fence record on "+root,
+			func(context.Context) (fence.Record, error) { return fence.Read(root) })
+		switch {
+		case ctx.Err() != nil:
+			return lock.FenceState{}, context.Cause(ctx)
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			r.log.Warn("fence record not read before the storage checks", "volume", root, "err", err)
+			continue
+		case rec.Service != r.cfg.LockPath || rec.Token >= r.lease.Token():
+			continue
+		}
+		r.log.Info("fence record read before the storage checks", "volume", root, "token", rec.Token,
+			"holder", rec.Holder, "released", rec.Released)
+		if newer(rec, found) {
+			h, _ := lock.ParseHolder([]byte(rec.Holder))
+			found = lock.FenceState{Service: rec.Service, Token: rec.Token, Holder: rec.Holder,
+				FenceID: h.FenceID, Released: rec.Released, Updated: rec.Heartbeat}
+		}
+	}
+	return found, nil
+}
+
+// newer reports whether rec should replace found: an unreleased holder
+// before a released one, then the newer token.
+func newer(rec fence.Record, found lock.FenceState) bool {
+	switch {
+	case found.Token == 0:
+		return true
+	case rec.Released != found.Released:
+		return !rec.Released
+	}
+	return rec.Token > found.Token
+}
