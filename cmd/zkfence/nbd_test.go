@@ -38,7 +38,13 @@ off)
 	mnt=$(cat "$dir/$plug.mnt")
 	if mountpoint -q "$mnt"; then
 		trace "shutting down $mnt"
-		xfs_io -x -c shutdown "$mnt" || exit 1
+		xfs_io -x -c shutdown "$mnt" </dev/null >/dev/null 2>&1 & io=$!
+		n=0
+		while kill -0 "$io" 2>/dev/null && [ "$n" -lt 100 ]; do
+			sleep 0.1; n=$((n+1))
+			[ $((n % 20)) -eq 0 ] && trace "xfs_io $io still running: $(cat /proc/$io/wchan 2>/dev/null) $(tr '\n' ' ' < /proc/$io/stack 2>/dev/null)"
+		done
+		wait "$io" || exit 1
 		trace unmounting
 		umount "$mnt" || { trace "umount failed: lazy"; umount -l "$mnt"; } || exit 1
 	fi
