@@ -22,6 +22,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/internal/fstest"
 	"github.com/zkfence/zkfence/internal/testmain"
 	"github.com/zkfence/zkfence/internal/zkserver"
 )
@@ -45,6 +46,13 @@ var fastFlags = []string{
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(fsShutdownEnv); dir != "" { // a test's fence agent runs this binary as a tool
+		if err := fstest.Shutdown(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	flag.Parse()
 	testmain.Setup()
 	if testing.Short() {
@@ -73,6 +81,11 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(testmain.Check(code, testmain.LogWriters))
 }
+
+// fsShutdownEnv makes the test binary shut down the filesystem at the
+// directory it names (fstest.Shutdown) and exit, for test fence agents,
+// which are shell scripts: xfs_io would hang on another test's frozen mount.
+const fsShutdownEnv = "ZKFENCE_TEST_FS_SHUTDOWN"
 
 func needZK(t *testing.T) {
 	t.Helper()

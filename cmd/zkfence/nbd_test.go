@@ -23,7 +23,9 @@ import (
 // then its kernel's hold on the device goes as at a power cut: the ext4
 // mount it left is shut down without flushing its log (xfs_io's shutdown,
 // EXT4_IOC_SHUTDOWN with NOLOGFLUSH: what it had not written is lost, nothing
-// more reaches the device), then unmounted. status: 2 (off) once no process
+// more reaches the device), then unmounted. The shutdown is the test binary
+// itself (fsShutdownEnv): xfs_io walks every mount of the host first and
+// hung for 30 s on another test's frozen FUSE mount. status: 2 (off) once no process
 // of the group is left.
 const nodeAgent = `
 case "$action" in monitor|on) exit 0;; esac
@@ -38,11 +40,11 @@ off)
 	mnt=$(cat "$dir/$plug.mnt")
 	if mountpoint -q "$mnt"; then
 		trace "shutting down $mnt"
-		xfs_io -x -c shutdown "$mnt" </dev/null >/dev/null 2>&1 & io=$!
+		ZKFENCE_TEST_FS_SHUTDOWN="$mnt" "$testbin" </dev/null >/dev/null 2>&1 & io=$!
 		n=0
 		while kill -0 "$io" 2>/dev/null && [ "$n" -lt 100 ]; do
 			sleep 0.1; n=$((n+1))
-			[ $((n % 20)) -eq 0 ] && trace "xfs_io $io still running: $(cat /proc/$io/wchan 2>/dev/null) $(tr '\n' ' ' < /proc/$io/stack 2>/dev/null)"
+			[ $((n % 20)) -eq 0 ] && trace "shutdown $io still running: $(cat /proc/$io/wchan 2>/dev/null) $(tr '\n' ' ' < /proc/$io/stack 2>/dev/null)"
 		done
 		wait "$io" || exit 1
 		trace unmounting
@@ -90,7 +92,7 @@ done`
 // the file system clean.
 func TestNetworkBlockDeviceTakeover(t *testing.T) {
 	needZK(t)
-	for _, tool := range []string{"losetup", "xfs_io", "mkfs.ext4", "e2fsck", "debugfs", "mountpoint"} {
+	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "debugfs", "mountpoint"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s: %v", tool, err)
 		}
@@ -99,7 +101,11 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 	image := filepath.Join(dir, "export.img")
 	mustRun(t, "truncate", "-s", "64M", image)
 	mustRun(t, "mkfs.ext4", "-q", "-F", image)
-	agent, state := writeAgent(t, nodeAgent)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, state := writeAgent(t, "testbin='"+self+"'\n"+nodeAgent)
 	acks := filepath.Join(dir, "acks")
 	t.Cleanup(func() {
 		// A failed round may leave a node's mount behind: take it away so
