@@ -21,12 +21,12 @@ import (
 // 17's network-block-device takeover). For plug P it reads P.pgid and P.mnt
 // from its directory. off powers the node off: SIGKILL to its process group,
 // then its kernel's hold on the device goes as at a power cut: the ext4
-// mount it left is shut down without flushing its log (xfs_io's shutdown,
-// EXT4_IOC_SHUTDOWN with NOLOGFLUSH: what it had not written is lost, nothing
-// more reaches the device), then unmounted. The shutdown is the test binary
-// itself (fsShutdownEnv): xfs_io walks every mount of the host first and
-// hung for 30 s on another test's frozen FUSE mount. status: 2 (off) once no process
-// of the group is left.
+// mount it left is shut down without flushing its log (FS_IOC_SHUTDOWN with
+// NOLOGFLUSH, made by the test binary itself, fsShutdownEnv: xfs_io walks
+// every mount of the host first, and hung for 30 s on another test's frozen
+// FUSE mount): what it had not written is lost, nothing more reaches the
+// device. Then it is unmounted, never lazily. status: 2 (off) once no
+// process of the group is left and nothing is mounted.
 const nodeAgent = `
 case "$action" in monitor|on) exit 0;; esac
 case "$plug" in ''|*[!a-z0-9-]*) echo "bad plug" >&2; exit 1;; esac
@@ -48,7 +48,22 @@ off)
 		done
 		wait "$io" || exit 1
 		trace unmounting
-		umount "$mnt" || { trace "umount failed: lazy"; umount -l "$mnt"; } || exit 1
+		# Never lazily: a detached mount lives on until its last user
+		# lets go, and its last close of the device writes the blocks
+		# this kernel still holds dirty over the next holder's (a real
+		# power cut leaves nothing behind). Its killed processes may
+		# take a moment to let go; still busy after 10 s is a failed
+		# fence.
+		n=0
+		until umount "$mnt" 2>/dev/null; do
+			n=$((n+1))
+			if [ "$n" -ge 100 ]; then
+				trace "still busy after 10 s: $(fuser -vm "$mnt" 2>&1 | tr '\n' ' ')"
+				exit 1
+			fi
+			sleep 0.1
+		done
+		[ "$n" -gt 0 ] && trace "unmounted after $n busy tries"
 	fi
 	trace done
 	exit 0;;
