@@ -58,7 +58,7 @@ type State struct {
 // NewState returns the state of a run for lock path lock.
 func NewState(lock string) *State {
 	s := &State{snap: Snapshot{State: Connecting, Lock: lock}, started: time.Now(), metrics: newMetrics()}
-	s.metrics.registry.MustRegister(newChildCollector(s.childPID))
+	s.metrics.registry.MustRegister(newChildCollector(s.childPID), leaseCollector{s})
 	return s
 }
 
