@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Zombie reports whether pid is gone or a zombie (dead, not yet reaped):
@@ -16,4 +17,29 @@ func Zombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+// PidFile is the pid written in the file at path (a decimal number; white
+// space around it is allowed), or 0 while the file is missing, empty or
+// holds no number yet: tests poll it while a process they started writes it.
+func PidFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid < 0 {
+		return 0
+	}
+	return pid
+}
+
+// WaitPidFile polls PidFile(path) every 5 ms for up to timeout, and returns
+// the pid, or 0 when none came.
+func WaitPidFile(path string, timeout time.Duration) int {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(5 * time.Millisecond) {
+		if pid := PidFile(path); pid > 0 || time.Now().After(deadline) {
+			return pid
+		}
+	}
 }
