@@ -1,9 +1,12 @@
 package fstest
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -42,4 +45,21 @@ func WaitPidFile(path string, timeout time.Duration) int {
 			return pid
 		}
 	}
+}
+
+// ExitStatus is the exit code a shell would report for the error of a
+// finished exec.Cmd: 0 for nil, the code, 128+N for a death by signal N,
+// and -1 when the command did not run.
+func ExitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return -1
 }
