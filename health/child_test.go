@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shirou/gopsutil/v3/process"
+	"golang.org/x/sys/unix"
 )
 
 // helperEnv selects a helper mode of the test binary: "child" allocates
@@ -42,6 +43,24 @@ func runHelper(mode string) {
 	case "grandchild":
 		ballast = touched(grandchildAlloc)
 		burn(grandchildCPU)
+	case "orphaning-child": // starts a middle process and waits for it
+		ballast = touched(childAlloc)
+		mid := exec.Command(os.Args[0])
+		mid.Env = append(os.Environ(), helperEnv+"=middle")
+		mid.Stdout, mid.Stderr = os.Stdout, os.Stderr
+		if err := mid.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "middle:", err)
+			os.Exit(1)
+		}
+	case "middle": // starts the grandchild and exits: it is orphaned
+		gc := exec.Command(os.Args[0])
+		gc.Env = append(os.Environ(), helperEnv+"=grandchild")
+		gc.Stdout, gc.Stderr = os.Stdout, os.Stderr
+		if err := gc.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "grandchild:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	default:
 		os.Exit(2)
 	}
@@ -163,17 +182,15 @@ func TestChildResourcesSumTheTree(t *testing.T) {
 	if !ok1 || !ok2 {
 		t.Fatalf("child metrics missing:\n%s", page)
 	}
-	childTimes, err := (&process.Process{Pid: int32(cmd.Process.Pid)}).Times()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("tree: RSS %.1f MiB, CPU %.2f s; the child alone: CPU %.2f s", rss/(1<<20), cpu, childTimes.User+childTimes.System)
-	if rss < childAlloc+grandchildAlloc {
-		t.Errorf("resident %.1f MiB, below the %d MiB the child and grandchild allocated", rss/(1<<20), (childAlloc+grandchildAlloc)>>20)
+	own := ownUse(t, cmd.Process.Pid)
+	t.Logf("tree: RSS %.1f MiB, CPU %.2f s; the child alone: RSS %.1f MiB, CPU %.2f s", rss/(1<<20), cpu, own.rss/(1<<20), own.cpu)
+	if rss < childAlloc+grandchildAlloc || rss < own.rss+grandchildAlloc {
+		t.Errorf("resident %.1f MiB: the child's own %.1f MiB plus the grandchild's %d MiB not counted",
+			rss/(1<<20), own.rss/(1<<20), grandchildAlloc>>20)
 	}
 	// Times are counted in clock ticks: allow one tick (10 ms) short.
-	if own := childTimes.User + childTimes.System; cpu < own+grandchildCPU.Seconds()-0.01 {
-		t.Errorf("CPU %.2f s: the child's own %.2f s plus the grandchild's %v not counted", cpu, own, grandchildCPU)
+	if cpu < own.cpu+grandchildCPU.Seconds()-0.01 {
+		t.Errorf("CPU %.2f s: the child's own %.2f s plus the grandchild's %v not counted", cpu, own.cpu, grandchildCPU)
 	}
 
 	// The grandchild exits: its memory leaves the sum, its CPU time stays.
@@ -206,4 +223,87 @@ func TestChildResourcesSumTheTree(t *testing.T) {
 	if cpu3, ok := scrapeValue(t, page, "zkfence_child_cpu_seconds_total"); !ok || cpu3 < cpu {
 		t.Errorf("CPU counter %.2f (present %v) once the child stopped, was %.2f", cpu3, ok, cpu)
 	}
+}
+
+// TestChildResourcesCountOrphansOfTheGroup: a process of the child's tree
+// whose parent exited is reparented to zkfence (a subreaper), no longer
+// below the child; it is still counted while it stays in the child's
+// process group.
+func TestChildResourcesCountOrphansOfTheGroup(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+	s := NewState("/zkfence/db")
+	srv, err := Listen("127.0.0.1:0", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=orphaning-child")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var orphan int
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		if orphan > 0 {
+			var ws syscall.WaitStatus
+			syscall.Wait4(orphan, &ws, 0, nil) // ours to reap, as a subreaper
+		}
+	})
+	sc := bufio.NewScanner(out)
+	for i := 0; i < 2; i++ { // the grandchild's line, then the child's (after the middle exited)
+		if !sc.Scan() {
+			t.Fatalf("helper output ended: %v", sc.Err())
+		}
+		var pid int
+		if _, err := fmt.Sscanf(sc.Text(), "ready %d", &pid); err != nil {
+			t.Fatalf("helper said %q", sc.Text())
+		}
+		if pid != cmd.Process.Pid {
+			orphan = pid
+		}
+	}
+	if ppid, err := (&process.Process{Pid: int32(orphan)}).Ppid(); err != nil || int(ppid) != os.Getpid() {
+		t.Fatalf("the grandchild's parent is %d (%v), want this process %d", ppid, err, os.Getpid())
+	}
+	s.ChildStarted(cmd.Process.Pid)
+	_, page := get(t, "http://"+srv.Addr()+"/metrics")
+	rss, _ := scrapeValue(t, page, "zkfence_child_resident_bytes")
+	cpu, _ := scrapeValue(t, page, "zkfence_child_cpu_seconds_total")
+	own := ownUse(t, cmd.Process.Pid)
+	t.Logf("tree with an orphan: RSS %.1f MiB, CPU %.2f s; the child alone: RSS %.1f MiB, CPU %.2f s",
+		rss/(1<<20), cpu, own.rss/(1<<20), own.cpu)
+	if rss < own.rss+grandchildAlloc {
+		t.Errorf("resident %.1f MiB: the orphan's %d MiB not counted", rss/(1<<20), grandchildAlloc>>20)
+	}
+	if cpu < own.cpu+grandchildCPU.Seconds()-0.01 {
+		t.Errorf("CPU %.2f s: the orphan's %v not counted", cpu, grandchildCPU)
+	}
+}
+
+type use struct{ rss, cpu float64 }
+
+// ownUse is pid's own resident memory and CPU time, without its tree.
+func ownUse(t *testing.T, pid int) use {
+	t.Helper()
+	p := &process.Process{Pid: int32(pid)}
+	times, err := p.Times()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := p.MemoryInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return use{rss: float64(mem.RSS), cpu: times.User + times.System}
 }
