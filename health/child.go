@@ -51,6 +51,13 @@ var (
 )
 
 func newChildCollector(pid func() int) *childCollector {
+	// gopsutil computes a process's start time from the boot time, which
+	// it derives, on every read, from the clock and /proc/uptime: it
+	// jitters, and a start time truncated to the second can then change
+	// from one scrape to the next, which would count the process's CPU time
+	// twice. With the cache, the boot time is computed once per process
+	// (and every read of /proc/PID/stat no longer reads /proc/uptime too).
+	process.EnableBootTimeCache(true)
 	return &childCollector{pid: pid, live: map[procKey]float64{}}
 }
 

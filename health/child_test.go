@@ -193,6 +193,16 @@ func TestChildResourcesSumTheTree(t *testing.T) {
 		t.Errorf("CPU %.2f s: the child's own %.2f s plus the grandchild's %v not counted", cpu, own.cpu, grandchildCPU)
 	}
 
+	// The tree is idle now (both sleep): scrapes must not count a process
+	// twice, as they would if its identity (pid and start time) changed
+	// from one scrape to the next.
+	for i := 0; i < 20; i++ {
+		page = metrics()
+	}
+	if again, _ := scrapeValue(t, page, "zkfence_child_cpu_seconds_total"); again > cpu+0.05 {
+		t.Errorf("CPU counter of an idle tree went from %.2f to %.2f s in 20 scrapes", cpu, again)
+	}
+
 	// The grandchild exits: its memory leaves the sum, its CPU time stays.
 	if err := syscall.Kill(grandchild, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
