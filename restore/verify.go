@@ -41,7 +41,7 @@ func checkTree(src *os.Root, m Manifest) error {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("%w: %s is %s, not a directory", ErrCorrupt, d.Path, kindOf(fi))
+			return fmt.Errorf("%w: %s is %s, not a directory", ErrCorrupt, d.Path, durable.Kind(fi))
 		}
 	}
 	for _, f := range m.Files {
@@ -50,27 +50,13 @@ func checkTree(src *os.Root, m Manifest) error {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%w: %s is %s, not a regular file", ErrCorrupt, f.Path, kindOf(fi))
+			return fmt.Errorf("%w: %s is %s, not a regular file", ErrCorrupt, f.Path, durable.Kind(fi))
 		}
 		if fi.Size() != f.Size {
 			return fmt.Errorf("%w: %s: size mismatch (the manifest says %d bytes)", ErrCorrupt, f.Path, f.Size)
 		}
 	}
 	return nil
-}
-
-// kindOf names a file's type for messages.
-func kindOf(fi fs.FileInfo) string {
-	switch t := fi.Mode().Type(); {
-	case t&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case t.IsDir():
-		return "a directory"
-	case t.IsRegular():
-		return "a regular file"
-	default:
-		return "a special file"
-	}
 }
 
 // copyVerified copies want.Path from src to a new file in dst with the

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -288,21 +287,22 @@ func phases() []phase {
 					cmd := heldexec.Command(ctx, "/bin/sh", "-c", `trap "" TERM; echo $$ > `+pidFile+`; sleep 30`)
 					err := heldexec.Run(cmd)
 					h.ev.add("fsck ended")
-					if pid := readPidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !fstest.Zombie(pid) {
+					if pid := fstest.PidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !fstest.Zombie(pid) {
 						h.ev.add(fmt.Sprintf("fsck pid %d STILL ALIVE", pid))
 					}
 					return err
 				}
 				h.storage.ev = h.ev
 				h.cfg.Storage = s
-				h.t.Cleanup(func() { syscall.Kill(readPidFile(pidFile), syscall.SIGKILL) })
+				h.t.Cleanup(func() {
+					if pid := fstest.PidFile(pidFile); pid > 0 { // kill(0) would hit the test's own group
+						syscall.Kill(pid, syscall.SIGKILL)
+					}
+				})
 				h.pidFile = pidFile
 			},
 			drive: func(h *harness) {
-				deadline := time.Now().Add(5 * time.Second)
-				for readPidFile(h.pidFile) == 0 && time.Now().Before(deadline) {
-					time.Sleep(5 * time.Millisecond)
-				}
+				fstest.WaitPidFile(h.pidFile, 5*time.Second)
 				h.lease.lose(lock.ErrLeaseDeadline)
 			},
 			want:    []string{"storage prepare", "fsck ended"},
@@ -421,15 +421,6 @@ func inOrder(got, want []string) bool {
 		}
 	}
 	return i == len(want)
-}
-
-func readPidFile(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }
 
 // unclean is a previous holder that did not release, with a fence id.

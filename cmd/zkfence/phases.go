@@ -75,6 +75,9 @@ func (r restorer) Restore(ctx context.Context, token int64) error {
 		r.log.Info("no backup to restore from; the database initialises itself", "data_dir", cfg.DataDir)
 		return nil
 	case err != nil:
+		if ctx.Err() == nil { // not zkfence stopping
+			r.state.RestoreFailed()
+		}
 		return err
 	}
 	if res.Restored {
@@ -86,20 +89,32 @@ func (r restorer) Restore(ctx context.Context, token int64) error {
 // scheduledBackups is runner.Backups over restore.Scheduler, which it
 // builds at Start, once the fencing token is known.
 type scheduledBackups struct {
-	sched backupSchedule
-	log   *slog.Logger
-	s     *restore.Scheduler
+	sched  backupSchedule
+	log    *slog.Logger
+	state  *health.State
+	s      *restore.Scheduler
+	cancel context.CancelFunc // cancels the schedule's context before Stop: a backup it cuts short is not a failure
 }
 
+// Start starts the schedule. The scheduler logs each outcome itself; the
+// health state counts those of backups that were not cancelled by Stop.
 func (b *scheduledBackups) Start(ctx context.Context, token int64) {
 	cfg := b.sched.Config
 	cfg.Token = token
-	b.s = restore.NewScheduler(cfg, b.sched.Every, b.log, nil) // it logs each outcome itself
+	ctx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	done := func(_ restore.Manifest, err error) {
+		if ctx.Err() == nil {
+			b.state.BackedUp(err, time.Now())
+		}
+	}
+	b.s = restore.NewScheduler(cfg, b.sched.Every, b.log, done)
 	b.s.Start(ctx)
 }
 
 func (b *scheduledBackups) Stop() {
 	if b.s != nil {
+		b.cancel()
 		b.s.Stop()
 	}
 }

@@ -181,7 +181,7 @@ func phasesFromFlags(c *cli.Context, cfg *runner.Config) error {
 		cfg.Restorer = restorer{cfg: rcfg, log: cfg.Logger, state: cfg.Health}
 	}
 	if sched.Every > 0 {
-		cfg.Backups = &scheduledBackups{sched: sched, log: cfg.Logger}
+		cfg.Backups = &scheduledBackups{sched: sched, log: cfg.Logger, state: cfg.Health}
 	}
 	return engineDefaults(c, cfg, rcfg.Engine)
 }
