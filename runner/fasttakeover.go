@@ -127,6 +127,18 @@ func (w *holderWatch) fenceAndDelete(ctx context.Context, node lock.ContenderNod
 	if prev.Found() && prev.Token > node.Token {
 		return fmt.Errorf("the fence state names token %d, newer than the holder's %d", prev.Token, node.Token)
 	}
+	if !prev.Found() {
+		// The holder died before it wrote itself in, and ZooKeeper names
+		// nobody before it: the holder may have been fencing a predecessor
+		// that only a volume's fence record names (dealWithUnrecorded). A
+		// FencedBy for the holder would make the next holder skip that read
+		// and that fence: leave the state missing, so that the next holder
+		// reads the volumes again. The holder, confirmed off, never wrote
+		// anything (takeOver writes first), so it touched no storage.
+		w.cfg.Logger.Warn("fast takeover: the holder had not yet recorded itself and no fence state names its predecessor; " +
+			"the next holder reads the volumes' fence records")
+		return w.deleteHolder(node)
+	}
 	if unsettled(prev, node.Token) {
 		// The holder died before it wrote itself in, while it was still
 		// dealing with ITS predecessor (fencing it, or waiting out the
