@@ -1,0 +1,71 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkfence/zkfence/fence"
+)
+
+// Review 3, F2: the volume path fences the holder ONE record names, and its
+// token alone (Claim.Fenced) then skips the lock-delay on EVERY record with
+// that token, whoever it names. A record planted on one volume (a tenant
+// that can write it as zkfence's user: no_root_squash, a root container on
+// another node) with the real previous holder's token and a fence id of its
+// choosing (a node already off, its own) gets that node "fenced" and lifts
+// the lock-delay of the real holder's record on another volume, which the
+// tenant cannot write. Before the volume path, with no fence state in
+// ZooKeeper, nothing was fenced and every record's lock-delay held.
+//
+//  1. A (node-a, token 41) holds both volumes; its lease ends, its heartbeat
+//     is fresh (it may write on: cut off, or frozen a moment ago).
+//     ZooKeeper's fence state is gone.
+//  2. The tenant rewrites V1's record: token 41, fence id node-x.
+//  3. B (token 42): dealWithUnrecorded reads V1 (node-x, 41) and V2
+//     (node-a, 41); equal tokens: the first read wins; node-x is "fenced"
+//     and confirmed; c.Fenced = 41.
+//  4. fence.Acquire on V2 finds token 41 == c.Fenced: no lock-delay. B's
+//     child starts at once beside A, which nobody fenced.
+func TestVolumeFenceSkipsOnlyTheFencedHoldersRecords(t *testing.T) {
+	h := newHarness(t)
+	h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+	planted, real := t.TempDir(), t.TempDir()
+	s := h.withStorage()
+	s.roots, s.readable = []string{planted, real}, []string{planted, real}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	now := h.clk.Now().UTC()
+	if err := fence.Write(planted, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"),
+		Heartbeat: now.Add(-2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fence.Write(real, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: now}); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run()
+	h.waitEvent("storage prepare")
+	time.Sleep(200 * time.Millisecond)
+	var fencedA, started bool
+	for _, e := range h.ev.list() {
+		fencedA = fencedA || e == "fence off node-a"
+		started = started || e == "child started"
+	}
+	if started && !fencedA {
+		t.Fatalf("the child started at once over node-a's fresh heartbeat on %s; node-a was never fenced, only the "+
+			"node a record on another volume named for the same token; events %v", real, h.ev.list())
+	}
+	if !started {
+		h.waitTimers(2) // the lease follower and the lock-delay on node-a's record
+		h.clk.Advance(time.Hour)
+	}
+	h.waitStarted()
+	h.child.exit(0)
+	err := h.awaitRun(out, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.logs.String(), "node-x") {
+		t.Errorf("log does not name node-x:\n%s", h.logs.String())
+	}
+}
