@@ -21,6 +21,13 @@ type Claim struct {
 	// confirmed off (0: none): a record with that token needs no
 	// lock-delay. A record of any other holder still does.
 	Fenced int64
+	// FencedHolder, when set, narrows Fenced to the records of that
+	// holder (Record.Holder): a record with the fenced token that names
+	// anyone else still needs the lock-delay. The runner sets it when the
+	// fenced holder was named by a volume's record rather than by
+	// ZooKeeper: the token then vouches for nothing, and a record on one
+	// volume must not lift the lock-delay of another volume's holder.
+	FencedHolder string
 	// ClaimNew allows writing a first record on a volume that has none.
 	ClaimNew bool
 	// TakeOver allows taking a volume that belongs to another service.
@@ -96,10 +103,15 @@ func checkOwner(root string, prev Record, c Claim, log *slog.Logger) error {
 	return nil
 }
 
+// fenced reports whether prev is the record of the holder confirmed off.
+func (c Claim) fenced(prev Record) bool {
+	return c.Fenced != 0 && prev.Token == c.Fenced && (c.FencedHolder == "" || prev.Holder == c.FencedHolder)
+}
+
 // remaining is how long to wait before the previous holder counts as gone.
 // A heartbeat from the future (clock skew) counts as brand new.
 func remaining(prev Record, c Claim, now time.Time) time.Duration {
-	if prev.Released || prev.Token == c.Token || c.Fenced != 0 && prev.Token == c.Fenced {
+	if prev.Released || prev.Token == c.Token || c.fenced(prev) {
 		return 0
 	}
 	age := now.Sub(prev.Heartbeat)

@@ -47,7 +47,7 @@ func (r *run) dealWithUnrecorded(ctx context.Context) (string, error) {
 	}
 	r.log.Warn("zookeeper names no previous holder, but the volume's fence record names one that did not release",
 		"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
-	r.previous = prev
+	r.previous, r.previousOnVolume = prev, true
 	how, err := r.fencePrevious(ctx, prev)
 	return how + " (volume record)", err
 }
