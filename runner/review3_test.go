@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/lock"
 )
 
 // Review 3, F2: the volume path fences the holder ONE record names, and its
@@ -68,4 +69,53 @@ func TestVolumeFenceSkipsOnlyTheFencedHoldersRecords(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "node-x") {
 		t.Errorf("log does not name node-x:\n%s", h.logs.String())
 	}
+}
+
+// Review 3, F3: the volume is read only when ZooKeeper's fence state names
+// nobody. When the state was restored from a backup (ZooKeeper's data lost,
+// its last snapshot put back), it names an OLDER holder, released cleanly
+// (or one that was fenced long ago), while the volume's record names the
+// holder that came after it and never released: the case of issue 17
+// again, with the state rolled back rather than deleted.
+//
+//  1. P (token 30) released cleanly; ZooKeeper's snapshot is taken.
+//  2. A (node-a, token 41) holds, writes its record on the volume, freezes
+//     mid-write; its heartbeat stops.
+//  3. ZooKeeper's data is lost; the snapshot is restored: <lock>.fence says
+//     {30, released}. The epoch moves on: B's token (42) is newer than 41.
+//  4. B: dealWithPrevious sees "released": nothing fenced, no early read.
+//     fence.Acquire finds A's heartbeat older than the lock-delay: writes at
+//     once; B's child starts; A thaws and writes beside it.
+func TestVolumeNewerThanTheFenceStateIsDealtWith(t *testing.T) {
+	h := newHarness(t)
+	h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+	root := t.TempDir()
+	s := h.withStorage()
+	s.roots, s.readable = []string{root}, []string{root}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 30,
+		Holder: volumeHolder("node-p"), FenceID: "node-p", Released: true}, Version: 3}
+	if err := fence.Write(root, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"),
+		Heartbeat: h.clk.Now().Add(-2 * time.Hour).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run()
+	h.waitEvent("storage prepare")
+	time.Sleep(200 * time.Millisecond)
+	var fencedA, started bool
+	for _, e := range h.ev.list() {
+		fencedA = fencedA || e == "fence off node-a"
+		started = started || e == "child started"
+	}
+	if started && !fencedA {
+		t.Fatalf("the child started at once over the record of node-a (token 41, newer than the fence state's 30, "+
+			"never released), which was never fenced; events %v", h.ev.list())
+	}
+	h.waitStarted()
+	h.child.exit(0)
+	if err := h.awaitRun(out, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	h.check(phase{want: []string{"fence off node-a", "fence state claimed", "storage prepare", "child started"}}, nil)
 }
