@@ -65,6 +65,21 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 		return r.dealWithUnrecorded(ctx)
 	case prev.Token > r.lease.Token():
 		return "", fmt.Errorf("%w: the fence state names token %d, newer than ours (%d)", fence.ErrFenced, prev.Token, r.lease.Token())
+	}
+	// A state restored from a backup (or rolled back) names an older holder
+	// than the volumes do: the one after it, which the volumes' records
+	// name, may not have released. It is dealt with instead: it dealt with
+	// its own predecessor before it touched storage (takeOver writes first).
+	vol, err := r.previousOnVolumes(ctx)
+	if err != nil {
+		return "", err
+	}
+	if vol.Token > prev.Token && !vol.Released {
+		r.log.Warn("the fence state in zookeeper is older than a volume's fence record (restored or rolled back)",
+			"state_token", prev.Token, "volume_token", vol.Token)
+		return r.dealWithVolumeHolder(ctx, vol)
+	}
+	switch {
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
 		return "released", nil

@@ -20,13 +20,23 @@ import (
 // them names is fenced exactly as one ZooKeeper names (fencePrevious): off
 // and confirmed, --fence-required refusing when that fails, FENCING FAILED
 // otherwise; its confirmed token (r.previous, r.fenced) then skips the
-// lock-delay on its records only.
+// lock-delay on its records only (fence.Claim.FencedHolder). The same
+// holds when the state names only an older holder than a volume's record
+// does (dealWithPrevious: a state restored from a backup).
 func (r *run) dealWithUnrecorded(ctx context.Context) (string, error) {
 	r.log.Info("no previous holder recorded in zookeeper", "fence_state", lock.FenceStatePath(r.cfg.LockPath))
 	prev, err := r.previousOnVolumes(ctx)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", err
+	}
+	return r.dealWithVolumeHolder(ctx, prev)
+}
+
+// dealWithVolumeHolder deals with the previous holder that the volumes'
+// records name (previousOnVolumes), when ZooKeeper's fence state names none
+// or only an older one.
+func (r *run) dealWithVolumeHolder(ctx context.Context, prev lock.FenceState) (string, error) {
+	switch {
 	case prev.Token == 0:
 		return "first", nil
 	case prev.Released:
