@@ -119,3 +119,68 @@ func TestVolumeNewerThanTheFenceStateIsDealtWith(t *testing.T) {
 	}
 	h.check(phase{want: []string{"fence off node-a", "fence state claimed", "storage prepare", "child started"}}, nil)
 }
+
+// Review 3, F4: the early read of a volume that does not answer in time (an
+// NFS server failing over, a FUSE daemon stalled: often the very event that
+// froze the holder) is dropped, and the run goes on as "first": when the
+// volume answers again before the storage checks, fence.Acquire finds the
+// frozen holder's stale heartbeat and writes at once. Nothing was fenced,
+// no lock-delay counted from now (as FENCING FAILED does), and
+// --fence-required did not refuse: the volume path's protection is lost
+// silently.
+//
+//  1. A (node-a) holds; its VM and the NFS server pause together. A's
+//     heartbeat stops; ZooKeeper's fence state is gone.
+//  2. B: the early read of the record hangs past fence.DefaultIOTimeout:
+//     "fence record not read before the storage checks", then "first".
+//  3. The volume answers again. B's Prepare and fence.Acquire: A's heartbeat
+//     is older than the lock-delay: B writes, its child starts; A thaws.
+func TestVolumeReadTimeoutIsNotFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: waits out fence.DefaultIOTimeout")
+	}
+	h := newHarness(t)
+	h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+	fuse := stalledVolume(t)
+	writeRecord(t, fuse.Src, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"),
+		Heartbeat: time.Now().Add(-2 * time.Hour).UTC()})
+	s := h.withStorage()
+	s.roots, s.readable = []string{fuse.Mnt}, []string{fuse.Mnt}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	if err := fuse.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run()
+	h.waitEvent("storage readable")
+	deadline := time.Now().Add(fence.DefaultIOTimeout + 10*time.Second)
+	for !strings.Contains(h.logs.String(), "fence record not read before the storage checks") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the early read did not give up; events %v", h.ev.list())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := fuse.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	var fencedA, started bool
+	for _, e := range h.ev.list() {
+		fencedA = fencedA || e == "fence off node-a"
+		started = started || e == "child started"
+	}
+	if started && !fencedA {
+		t.Fatalf("the early read timed out and the child started at once over node-a's stale record, nobody fenced, "+
+			"no lock-delay from now; events %v", h.ev.list())
+	}
+	h.waitTimers(2) // the lease follower and a lock-delay counted from now
+	h.clk.Advance(time.Hour)
+	h.waitStarted()
+	h.child.exit(0)
+	if err := h.awaitRun(out, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.logs.String(), "FENCING FAILED") {
+		t.Errorf("log lacks FENCING FAILED:\n%s", h.logs.String())
+	}
+}
