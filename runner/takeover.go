@@ -70,7 +70,7 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 	// than the volumes do: the one after it, which the volumes' records
 	// name, may not have released. It is dealt with instead: it dealt with
 	// its own predecessor before it touched storage (takeOver writes first).
-	vol, err := r.previousOnVolumes(ctx)
+	vol, _, err := r.previousOnVolumes(ctx)
 	if err != nil {
 		return "", err
 	}

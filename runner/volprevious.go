@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/zkfence/zkfence/fence"
@@ -25,9 +26,21 @@ import (
 // does (dealWithPrevious: a state restored from a backup).
 func (r *run) dealWithUnrecorded(ctx context.Context) (string, error) {
 	r.log.Info("no previous holder recorded in zookeeper", "fence_state", lock.FenceStatePath(r.cfg.LockPath))
-	prev, err := r.previousOnVolumes(ctx)
+	prev, unread, err := r.previousOnVolumes(ctx)
 	if err != nil {
 		return "", err
+	}
+	if unread != "" && (prev.Token == 0 || prev.Released) {
+		// A volume did not answer in time: its record may name a holder
+		// that did not release (the event that froze it may have stalled
+		// the volume too). Taking that for "first" would leave it to its
+		// heartbeat, stale for a frozen holder: as when fencing fails.
+		err := fmt.Errorf("the fence record of %s could not be read before the storage checks", unread)
+		if r.cfg.FenceRequired {
+			return "", fmt.Errorf("%w: %v", ErrFencingFailed, err)
+		}
+		r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "err", err)
+		return "FENCING FAILED, volume record not read, waited lock-delay", r.waitLockDelay(ctx)
 	}
 	return r.dealWithVolumeHolder(ctx, prev)
 }
@@ -74,32 +87,36 @@ func (r *run) dealWithVolumeHolder(ctx context.Context, prev lock.FenceState) (s
 // when none. A record of another service, or of a token not older than
 // ours, is left to fence.Acquire (which refuses it or, with
 // --take-over-volume, waits out its lock-delay); so is a record it cannot
-// read (fence.Read: no FIFO, no link, bounded size). Each step is bounded:
-// a volume that does not answer is left to the storage checks.
-func (r *run) previousOnVolumes(ctx context.Context) (lock.FenceState, error) {
-	var found lock.FenceState
+// read (fence.Read: no FIFO, no link, bounded size), which fence.Acquire
+// refuses. Each step is bounded: a volume whose record could not be read
+// for another reason (it did not answer in time, an I/O error) is named in
+// unread, for the caller to judge.
+func (r *run) previousOnVolumes(ctx context.Context) (found lock.FenceState, unread string, err error) {
 	if r.cfg.Fencer == nil || r.cfg.Fence == nil || r.cfg.Storage == nil {
-		return found, nil
+		return found, "", nil
 	}
 	roots, err := boundedValue(ctx, fence.DefaultIOTimeout, "find the volumes readable before storage",
 		func(context.Context) ([]string, error) { return r.cfg.Storage.Readable(), nil })
 	if err != nil {
 		if ctx.Err() != nil {
-			return found, context.Cause(ctx)
+			return found, "", context.Cause(ctx)
 		}
 		r.log.Warn("volumes not listed before the storage checks", "err", err)
-		return found, nil
+		return found, "the shared volumes", nil
 	}
 	for _, root := range roots {
 		rec, err := boundedValue(ctx, fence.DefaultIOTimeout, "read fence record on "+root,
 			func(context.Context) (fence.Record, error) { return fence.Read(root) })
 		switch {
 		case ctx.Err() != nil:
-			return lock.FenceState{}, context.Cause(ctx)
+			return lock.FenceState{}, "", context.Cause(ctx)
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
 			r.log.Warn("fence record not read before the storage checks", "volume", root, "err", err)
+			if !fence.IsCorrupt(err) {
+				unread = root
+			}
 			continue
 		case rec.Service != r.cfg.LockPath || rec.Token >= r.lease.Token():
 			continue
@@ -112,7 +129,7 @@ func (r *run) previousOnVolumes(ctx context.Context) (lock.FenceState, error) {
 				FenceID: h.FenceID, Released: rec.Released, Updated: rec.Heartbeat}
 		}
 	}
-	return found, nil
+	return found, unread, nil
 }
 
 // newer reports whether rec should replace found: an unreleased holder
