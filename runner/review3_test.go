@@ -184,3 +184,57 @@ func TestVolumeReadTimeoutIsNotFirst(t *testing.T) {
 		t.Errorf("log lacks FENCING FAILED:\n%s", h.logs.String())
 	}
 }
+
+// Review 3, F5: previousOnVolumes picks ONE record for all volumes (the
+// newest unreleased), and the outcome for that record decides for the
+// others. A record on one volume that names a newer unreleased holder
+// without a fence id (or with our own fence id) makes the run fence nobody,
+// although another volume's record names an unreleased holder with a fence
+// id: that holder is left to its heartbeat, stale for a frozen holder. A
+// tenant who can write one volume's record (as zkfence's user) suppresses
+// the fence of the holder of another volume it cannot write.
+func TestVolumeFenceIsNotSuppressedByAnotherVolumesRecord(t *testing.T) {
+	for _, c := range []struct{ name, holder string }{
+		{"newer record without a fence id", `{"host":"old-zkfence","pid":1}`},
+		{"newer record with our own fence id", volumeHolder("node-b")},
+	} {
+		plantedHolder := c.holder
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+			planted, real := t.TempDir(), t.TempDir()
+			s := h.withStorage()
+			s.roots, s.readable = []string{planted, real}, []string{planted, real}
+			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+			h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+			stale := h.clk.Now().Add(-2 * time.Hour).UTC()
+			if err := fence.Write(planted, fence.Record{Service: "/svc", Token: 41, Holder: plantedHolder, Heartbeat: stale}); err != nil {
+				t.Fatal(err)
+			}
+			if err := fence.Write(real, fence.Record{Service: "/svc", Token: 40, Holder: volumeHolder("node-a"), Heartbeat: stale}); err != nil {
+				t.Fatal(err)
+			}
+			out := h.run()
+			h.waitEvent("storage prepare")
+			time.Sleep(200 * time.Millisecond)
+			var fencedA, started bool
+			for _, e := range h.ev.list() {
+				fencedA = fencedA || e == "fence off node-a"
+				started = started || e == "child started"
+			}
+			if started && !fencedA {
+				t.Fatalf("node-a (token 40, unreleased, with a fence id) was not fenced because another volume's record "+
+					"named a newer holder that cannot be fenced; the child started at once; events %v", h.ev.list())
+			}
+			if !started {
+				h.waitTimers(2)
+				h.clk.Advance(time.Hour)
+			}
+			h.waitStarted()
+			h.child.exit(0)
+			if err := h.awaitRun(out, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
