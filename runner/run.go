@@ -50,10 +50,10 @@ type run struct {
 	// filesystem; it may write whenever the volume answers again, so the
 	// lock is not let go (cleanup).
 	storageStuck bool
-	// previousOnVolume: previous was named by a volume's fence record, not
-	// by ZooKeeper; a confirmed fence then lifts the lock-delay only of
-	// records naming that very holder (fence.Claim.FencedHolder).
-	previousOnVolume bool
+	// fencedOnVolumes are the holders named by volumes' fence records (not
+	// by ZooKeeper) that the agent confirmed off: only their own records
+	// skip the lock-delay (fence.Claim.FencedHolders).
+	fencedOnVolumes []fence.FencedHolder
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.

@@ -110,13 +110,10 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		// no lock-delay; one of any other holder (which the fence state
 		// no longer names) still does.
 		c.Fenced = r.previous.Token
-		if r.previousOnVolume {
-			// Named by a record, not by ZooKeeper: its token vouches for
-			// nothing; a record on another volume with that token and
-			// another holder was not fenced.
-			c.FencedHolder = r.previous.Holder
-		}
 	}
+	// Holders named by volumes' records and confirmed off: only their own
+	// records (token and holder) skip the lock-delay.
+	c.FencedHolders = r.fencedOnVolumes
 	// The lock-delay may make Acquire wait; beyond it the record's I/O must
 	// not hang the start on a mount that stopped answering.
 	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second
