@@ -238,3 +238,30 @@ func TestVolumeFenceIsNotSuppressedByAnotherVolumesRecord(t *testing.T) {
 		})
 	}
 }
+
+// Review 3: the lease ends while the agent fences the holder a volume's
+// record names: the fence is abandoned (its process group killed by
+// package fenceagent when ctx ends), nothing is written in ZooKeeper or on
+// the volume, storage is never touched. (Holds on main; kept as a guard.)
+func TestLeaseEndsWhileFencingTheVolumeHolder(t *testing.T) {
+	h := newHarness(t)
+	root := t.TempDir()
+	s := h.withStorage()
+	s.roots, s.readable = []string{root}, []string{root}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Second}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev, block: true}, "node-b"
+	rec := fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: h.clk.Now().UTC()}
+	if err := fence.Write(root, rec); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run()
+	h.waitEvent("fence off node-a")
+	h.lease.lose(lock.ErrSessionExpired)
+	err := h.awaitRun(out, 5*time.Second)
+	h.check(phase{
+		want:    []string{"storage readable", "fence off node-a", "lock released"},
+		notWant: []string{"fence state claimed", "unfence", "storage prepare", "child started", "lock abandoned"},
+		errIs:   []error{ErrLockLost},
+	}, err)
+	requireUntouched(t, root, rec)
+}
