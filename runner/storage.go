@@ -111,6 +111,9 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		// no longer names) still does.
 		c.Fenced = r.previous.Token
 	}
+	// Holders named by volumes' records and confirmed off: only their own
+	// records (token and holder) skip the lock-delay.
+	c.FencedHolders = r.fencedOnVolumes
 	// The lock-delay may make Acquire wait; beyond it the record's I/O must
 	// not hang the start on a mount that stopped answering.
 	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second

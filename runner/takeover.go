@@ -65,6 +65,27 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 		return r.dealWithUnrecorded(ctx)
 	case prev.Token > r.lease.Token():
 		return "", fmt.Errorf("%w: the fence state names token %d, newer than ours (%d)", fence.ErrFenced, prev.Token, r.lease.Token())
+	}
+	// A state restored from a backup (or rolled back) names an older holder
+	// than the volumes do: the one after it, which the volumes' records
+	// name, may not have released. It is dealt with instead: it dealt with
+	// its own predecessor before it touched storage (takeOver writes first).
+	holders, _, _, err := r.previousOnVolumes(ctx)
+	if err != nil {
+		return "", err
+	}
+	var newer []lock.FenceState
+	for _, h := range holders {
+		if h.Token > prev.Token {
+			newer = append(newer, h)
+		}
+	}
+	if len(newer) > 0 {
+		r.log.Warn("the fence state in zookeeper is older than a volume's fence record (restored or rolled back)",
+			"state_token", prev.Token, "volume_token", newer[0].Token)
+		return r.dealWithVolumeHolders(ctx, newer)
+	}
+	switch {
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
 		return "released", nil
@@ -97,31 +118,47 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 // fencePrevious fences the previous holder's node and waits for the agent's
 // confirmation. A confirmed fence skips the lock-delay (r.fenced).
 func (r *run) fencePrevious(ctx context.Context, prev lock.FenceState) (string, error) {
-	var err error
-	if prev.FenceID == "" {
-		err = errors.New("the previous holder recorded no fence id")
-	} else {
-		r.log.Warn("previous holder did not release cleanly: fencing it before touching storage",
-			"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
-		start := r.clock.Now()
-		if err = r.cfg.Fencer.Off(ctx, prev.FenceID); err == nil {
-			r.fenced = true
-			r.log.Info("previous holder fenced: the agent confirmed its node off", "fence_id", prev.FenceID,
-				"took", r.clock.Now().Sub(start).Round(time.Millisecond))
-			return "fenced " + prev.FenceID, nil
-		}
+	err := r.fenceOff(ctx, prev)
+	if err == nil {
+		r.fenced = true
+		return "fenced " + prev.FenceID, nil
 	}
-	if ctx.Err() != nil {
-		return "", context.Cause(ctx)
+	if err := r.fencingFailed(ctx, prev, err); err != nil {
+		return "", err
 	}
-	if r.cfg.FenceRequired {
-		return "", fmt.Errorf("%w: %s (fence id %q): %v", ErrFencingFailed, prev.Holder, prev.FenceID, err)
-	}
-	r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "fence_id", prev.FenceID, "err", err)
 	if r.cfg.Fence == nil {
 		return "FENCING FAILED, no storage", nil
 	}
 	return "FENCING FAILED, waited lock-delay", r.waitLockDelay(ctx)
+}
+
+// fenceOff fences prev's node and waits for the agent's confirmation.
+func (r *run) fenceOff(ctx context.Context, prev lock.FenceState) error {
+	if prev.FenceID == "" {
+		return errors.New("the previous holder recorded no fence id")
+	}
+	r.log.Warn("previous holder did not release cleanly: fencing it before touching storage",
+		"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
+	start := r.clock.Now()
+	if err := r.cfg.Fencer.Off(ctx, prev.FenceID); err != nil {
+		return err
+	}
+	r.log.Info("previous holder fenced: the agent confirmed its node off", "fence_id", prev.FenceID,
+		"took", r.clock.Now().Sub(start).Round(time.Millisecond))
+	return nil
+}
+
+// fencingFailed judges a fence of prev that failed with err: nil when the
+// lock-delay may be waited out instead (logged as FENCING FAILED).
+func (r *run) fencingFailed(ctx context.Context, prev lock.FenceState, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if r.cfg.FenceRequired {
+		return fmt.Errorf("%w: %s (fence id %q): %v", ErrFencingFailed, prev.Holder, prev.FenceID, err)
+	}
+	r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "fence_id", prev.FenceID, "err", err)
+	return nil
 }
 
 // unfence gives this node back its access to the storage, for agents that

@@ -36,6 +36,9 @@ func TestPreviousHolderNamedOnlyByTheVolumeIsFenced(t *testing.T) {
 	}
 	a := startWrapper(t, env("a"), node("a")...)
 	a.waitLog(`msg="child started"`, 20*time.Second)
+	// A's child must have written before A dies: killed first, it writes
+	// nothing, and requireNoOverlap has nothing of A's to compare.
+	waitFile(t, filepath.Join(dir, "a"), 10*time.Second)
 	if err := os.WriteFile(filepath.Join(dir, "node-a.pid"), []byte(strconv.Itoa(a.cmd.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}
