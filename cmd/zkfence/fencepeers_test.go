@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/marathon"
 )
 
 // parseFencePeers runs fencePeersFromFlags on args, as `zkfence run` would.
@@ -119,5 +121,26 @@ func TestCheckFencePeers(t *testing.T) {
 				t.Errorf("%d problems, want none (a warning)", k.problems)
 			}
 		})
+	}
+}
+
+// `zkfence marathon render` passes --fence-peers through to zkfence run.
+func TestMarathonRenderFencePeers(t *testing.T) {
+	out, errOut, code := runMarathon(t, "", "render", "--id", "/db/pg", "--engine", "postgres", "--zk", "zk:2181",
+		"--volume-size", "100", "--fence-agent", "fence_virsh", "--fence-id", "node-1",
+		"--fence-peers", "node-1,node-2", "--fence-peers", "node-3")
+	if code != 0 {
+		t.Fatalf("render: %d %s", code, errOut)
+	}
+	var a marathon.App
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := "--fence-id node-1 --fence-peers node-1,node-2,node-3 "; !strings.Contains(*a.Cmd, want) {
+		t.Fatalf("cmd %s\nwant %s", *a.Cmd, want)
+	}
+	if _, errOut, code := runMarathon(t, "", "render", "--id", "/db/pg", "--engine", "postgres", "--zk", "zk:2181",
+		"--volume-size", "100", "--fence-peers", "node-1"); code != exitcode.RefusedConfig || !strings.Contains(errOut, "need a fence agent") {
+		t.Fatalf("peers without an agent: exit %d %s", code, errOut)
 	}
 }
