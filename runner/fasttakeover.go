@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/zkfence/zkfence/lock"
@@ -57,6 +58,11 @@ func (w *holderWatch) run(ctx context.Context) {
 	if h.FenceID == w.self.FenceID {
 		log.Error("fast takeover: the holder has this node's own fence id; fencing it would fence this node: give every node its own --fence-id",
 			"fence_id", h.FenceID)
+		return
+	}
+	if w.cfg.FencePeers != nil && !slices.Contains(w.cfg.FencePeers, h.FenceID) {
+		log.Error("fast takeover: the holder's fence id is not in --fence-peers: not fencing it; waiting for its session to expire "+
+			"(list it in --fence-peers if it is one of this service's nodes)", "fence_id", h.FenceID)
 		return
 	}
 	ft := w.cfg.FastTakeover

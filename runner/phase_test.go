@@ -489,6 +489,50 @@ func fencingPhases() []phase {
 			errIs:   []error{ErrFencingFailed},
 		},
 		{
+			// --fence-peers given: an id from ZooKeeper must be listed too.
+			name: "ZooKeeper names node-y, not in --fence-peers, required: not fenced, refused",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.hold.state.FenceID = "node-y"
+				h.cfg.FencePeers = []string{"node-a", "node-c"}
+				h.cfg.FenceRequired = true
+			},
+			want:    []string{"lock acquired", "lock released"},
+			notWant: []string{"fence off", "storage prepare", "child started", "fence state claimed"},
+			errIs:   []error{ErrFencingFailed},
+		},
+		{
+			name: "ZooKeeper names node-y, not in --fence-peers, not required: not fenced, FENCING FAILED, the lock-delay",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.hold.state.FenceID = "node-y"
+				h.cfg.FencePeers = []string{"node-a"}
+				h.cfg.Fence.LockDelay = 5 * time.Second
+				h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
+			},
+			drive: func(h *harness) {
+				h.waitTimers(2)
+				h.clk.Advance(5 * time.Second)
+				h.waitStarted()
+				if got := h.hold.state.Takeover; got != "FENCING FAILED, waited lock-delay" {
+					h.t.Errorf("fence state takeover %q", got)
+				}
+				h.child.exit(0)
+			},
+			want:    []string{"fence state claimed", "storage prepare", "child started"},
+			notWant: []string{"fence off"},
+			logs:    []string{"FENCING FAILED", `fence id \"node-y\" is not in --fence-peers`},
+		},
+		{
+			name: "ZooKeeper names node-a, listed in --fence-peers: fenced",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.cfg.FencePeers = []string{"node-c", "node-a"}
+			},
+			drive: func(h *harness) { h.waitStarted(); h.child.exit(0) },
+			want:  []string{"fence off node-a", "fence state claimed", "unfence node-b", "storage prepare", "child started"},
+		},
+		{
 			name:    "lease lost while fencing: nothing starts",
 			setup:   func(h *harness) { withFencer(h, &fakeFencer{block: true}) },
 			drive:   func(h *harness) { h.waitEvent("fence off"); h.lease.lose(lock.ErrSessionExpired) },

@@ -36,6 +36,7 @@ func TestVolumeFenceSkipsOnlyTheFencedHoldersRecords(t *testing.T) {
 	s.roots, s.readable = []string{planted, real}, []string{planted, real}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
 	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.cfg.FencePeers = []string{"node-a", "node-x"}
 	now := h.clk.Now().UTC()
 	if err := fence.Write(planted, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"),
 		Heartbeat: now.Add(-2 * time.Hour)}); err != nil {
@@ -94,6 +95,7 @@ func TestVolumeNewerThanTheFenceStateIsDealtWith(t *testing.T) {
 	s.roots, s.readable = []string{root}, []string{root}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
 	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.cfg.FencePeers = []string{"node-a", "node-x"}
 	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 30,
 		Holder: volumeHolder("node-p"), FenceID: "node-p", Released: true}, Version: 3}
 	if err := fence.Write(root, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"),
@@ -148,6 +150,7 @@ func TestVolumeReadTimeoutIsNotFirst(t *testing.T) {
 	s.roots, s.readable = []string{fuse.Mnt}, []string{fuse.Mnt}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
 	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.cfg.FencePeers = []string{"node-a", "node-x"}
 	if err := fuse.Freeze(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +210,7 @@ func TestVolumeFenceIsNotSuppressedByAnotherVolumesRecord(t *testing.T) {
 			s.roots, s.readable = []string{planted, real}, []string{planted, real}
 			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
 			h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+			h.cfg.FencePeers = []string{"node-a", "node-x"}
 			stale := h.clk.Now().Add(-2 * time.Hour).UTC()
 			if err := fence.Write(planted, fence.Record{Service: "/svc", Token: 41, Holder: plantedHolder, Heartbeat: stale}); err != nil {
 				t.Fatal(err)
@@ -250,6 +254,7 @@ func TestLeaseEndsWhileFencingTheVolumeHolder(t *testing.T) {
 	s.roots, s.readable = []string{root}, []string{root}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Second}
 	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev, block: true}, "node-b"
+	h.cfg.FencePeers = []string{"node-a"}
 	rec := fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: h.clk.Now().UTC()}
 	if err := fence.Write(root, rec); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,8 @@ func TestFastTakeoverKeepsAnUnsettledHolderNamedOnlyByTheVolume(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	storage := &fakeStorage{ev: ev, lost: make(chan struct{}), lostErr: errMountGone, roots: []string{root}, readable: []string{root}}
 	cfg := Config{LockPath: p, Fencer: &fakeFencer{ev: ev}, FenceID: "node-c", Clock: clk,
-		Storage: storage, Fence: &FenceConfig{LockDelay: time.Minute},
+		FencePeers: []string{"node-a", "node-b"},
+		Storage:    storage, Fence: &FenceConfig{LockDelay: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), FastTakeover: &FastTakeover{Probe: time.Second, After: 1}}
 	name := heldB.Node[strings.LastIndex(heldB.Node, "/")+1:]
 	node, err := c.ReadContender(p, name)
@@ -165,7 +166,8 @@ func TestFastTakeoverKeepsAVolumeHolderNewerThanARestoredState(t *testing.T) {
 	clk := clock.NewFake(time.Now())
 	storage := &fakeStorage{ev: ev, lost: make(chan struct{}), lostErr: errMountGone, roots: []string{root}, readable: []string{root}}
 	cfg := Config{LockPath: p, Fencer: &fakeFencer{ev: ev}, FenceID: "node-c", Clock: clk,
-		Storage: storage, Fence: &FenceConfig{LockDelay: time.Minute},
+		FencePeers: []string{"node-a", "node-b"},
+		Storage:    storage, Fence: &FenceConfig{LockDelay: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), FastTakeover: &FastTakeover{Probe: time.Second, After: 1}}
 	name := heldB.Node[strings.LastIndex(heldB.Node, "/")+1:]
 	node, err := c.ReadContender(p, name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
@@ -118,7 +119,7 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 // fencePrevious fences the previous holder's node and waits for the agent's
 // confirmation. A confirmed fence skips the lock-delay (r.fenced).
 func (r *run) fencePrevious(ctx context.Context, prev lock.FenceState) (string, error) {
-	err := r.fenceOff(ctx, prev)
+	err := r.fenceOff(ctx, prev, false)
 	if err == nil {
 		r.fenced = true
 		return "fenced " + prev.FenceID, nil
@@ -133,9 +134,14 @@ func (r *run) fencePrevious(ctx context.Context, prev lock.FenceState) (string, 
 }
 
 // fenceOff fences prev's node and waits for the agent's confirmation.
-func (r *run) fenceOff(ctx context.Context, prev lock.FenceState) error {
+// fromVolume says that prev was read from a volume's fence record rather
+// than from ZooKeeper (see peer).
+func (r *run) fenceOff(ctx context.Context, prev lock.FenceState, fromVolume bool) error {
 	if prev.FenceID == "" {
 		return errors.New("the previous holder recorded no fence id")
+	}
+	if err := r.peer(prev.FenceID, fromVolume); err != nil {
+		return err
 	}
 	r.log.Warn("previous holder did not release cleanly: fencing it before touching storage",
 		"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
@@ -146,6 +152,25 @@ func (r *run) fenceOff(ctx context.Context, prev lock.FenceState) error {
 	r.log.Info("previous holder fenced: the agent confirmed its node off", "fence_id", prev.FenceID,
 		"took", r.clock.Now().Sub(start).Round(time.Millisecond))
 	return nil
+}
+
+// peer refuses to have the agent fence id unless --fence-peers lists it.
+// An id from a volume's fence record always needs the list: anyone who can
+// write that record as zkfence's user would otherwise choose whom root
+// fences (any node the agent reaches, or this node under another name: a
+// short container id, a short host name). An id from ZooKeeper, written by
+// holders with its credentials, needs it only when the list is given.
+func (r *run) peer(id string, fromVolume bool) error {
+	switch {
+	case slices.Contains(r.cfg.FencePeers, id):
+		return nil
+	case r.cfg.FencePeers == nil && !fromVolume:
+		return nil
+	case r.cfg.FencePeers == nil:
+		return fmt.Errorf("fence id %q comes from a volume's fence record and no --fence-peers is given: not fenced "+
+			"(a volume's record does not choose whom the agent fences; list it in --fence-peers if it is one of this service's nodes)", id)
+	}
+	return fmt.Errorf("fence id %q is not in --fence-peers: not fenced (list it in --fence-peers if it is one of this service's nodes)", id)
 }
 
 // fencingFailed judges a fence of prev that failed with err: nil when the

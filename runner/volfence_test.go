@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +33,8 @@ type volumeCase struct {
 	plant    func(t *testing.T, root string) // if set, instead of record
 	fencer   *fakeFencer
 	required bool
+	peers    []string      // --fence-peers (nil: not given)
+	errHas   string        // a substring of the run's error
 	lockWait time.Duration // the volume's lock-delay
 	// drive, if set, runs once the run started (before the child's start
 	// is awaited).
@@ -51,6 +54,7 @@ func volumeCases(now time.Time) []volumeCase {
 			name:     "unreleased holder named by the volume: fenced before storage, no lock-delay",
 			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: fresh},
 			fencer:   &fakeFencer{},
+			peers:    []string{"node-a"},
 			lockWait: time.Hour,
 			takeover: "fenced node-a (volume record)",
 			phase: phase{
@@ -86,6 +90,7 @@ func volumeCases(now time.Time) []volumeCase {
 			name:     "fencing the holder named by the volume fails, --fence-required: nothing touched",
 			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: stale},
 			fencer:   &fakeFencer{offErr: errors.New("agent exited 1")},
+			peers:    []string{"node-a"},
 			required: true,
 			lockWait: time.Second,
 			phase: phase{
@@ -100,6 +105,7 @@ func volumeCases(now time.Time) []volumeCase {
 			name:     "fencing the holder named by the volume fails, not required: FENCING FAILED, the lock-delay waited out",
 			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-a"), Heartbeat: stale},
 			fencer:   &fakeFencer{offErr: errors.New("agent exited 1")},
+			peers:    []string{"node-a"},
 			lockWait: 5 * time.Second,
 			drive: func(h *harness) {
 				h.waitEvent("fence off")
@@ -116,6 +122,72 @@ func volumeCases(now time.Time) []volumeCase {
 			phase: phase{
 				want: []string{"storage readable", "fence off node-a", "fence state claimed", "storage prepare", "child started"},
 				logs: []string{"FENCING FAILED"},
+			},
+		},
+		{
+			// A record is not trusted to choose whom root fences: the id
+			// it names must be listed in --fence-peers.
+			name:     "the volume names node-x, no --fence-peers, --fence-required: not fenced, refused, nothing touched",
+			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"), Heartbeat: stale},
+			fencer:   &fakeFencer{},
+			required: true,
+			lockWait: time.Second,
+			errHas:   `"node-x" comes from a volume's fence record and no --fence-peers is given`,
+			phase: phase{
+				want:    []string{"storage readable", "lock released"},
+				notWant: []string{"fence off", "storage prepare", "child started", "fence state claimed"},
+				errIs:   []error{ErrFencingFailed},
+			},
+		},
+		{
+			name:     "the volume names node-x, --fence-peers lists others, --fence-required: not fenced, refused",
+			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"), Heartbeat: stale},
+			fencer:   &fakeFencer{},
+			peers:    []string{"node-a", "node-c"},
+			required: true,
+			lockWait: time.Second,
+			errHas:   `"node-x" is not in --fence-peers`,
+			phase: phase{
+				want:    []string{"storage readable", "lock released"},
+				notWant: []string{"fence off", "storage prepare", "child started", "fence state claimed"},
+				errIs:   []error{ErrFencingFailed},
+			},
+		},
+		{
+			// As an agent failure: FENCING FAILED, the lock-delay waited
+			// out from now although the record's heartbeat is old.
+			name:     "the volume names node-x, no --fence-peers, not required: not fenced, FENCING FAILED, the lock-delay waited out",
+			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"), Heartbeat: stale},
+			fencer:   &fakeFencer{},
+			lockWait: 5 * time.Second,
+			drive: func(h *harness) {
+				h.waitEvent("storage readable")
+				h.waitTimers(2) // the lease follower and the lock-delay
+				time.Sleep(20 * time.Millisecond)
+				for _, e := range h.ev.list() {
+					if e == "storage prepare" {
+						h.t.Fatalf("storage touched before the lock-delay ended; events %v", h.ev.list())
+					}
+				}
+				h.clk.Advance(5 * time.Second)
+			},
+			takeover: "FENCING FAILED, waited lock-delay (volume record)",
+			phase: phase{
+				want:    []string{"storage readable", "fence state claimed", "storage prepare", "child started"},
+				notWant: []string{"fence off"},
+				logs:    []string{"FENCING FAILED", "list it in --fence-peers"},
+			},
+		},
+		{
+			name:     "the volume names node-x, --fence-peers lists it: fenced",
+			record:   fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"), Heartbeat: fresh},
+			fencer:   &fakeFencer{},
+			peers:    []string{"node-a", "node-x"},
+			lockWait: time.Hour,
+			takeover: "fenced node-x (volume record)",
+			phase: phase{
+				want: []string{"storage readable", "fence off node-x", "fence state claimed", "unfence node-b",
+					"storage prepare", "child started"},
 			},
 		},
 		{
@@ -174,7 +246,7 @@ func TestPreviousHolderNamedByTheVolume(t *testing.T) {
 			s := h.withStorage()
 			s.roots, s.readable = []string{root}, []string{root}
 			h.cfg.Fence = &FenceConfig{LockDelay: tc.lockWait}
-			h.cfg.FenceID, h.cfg.FenceRequired = "node-b", tc.required
+			h.cfg.FenceID, h.cfg.FenceRequired, h.cfg.FencePeers = "node-b", tc.required, tc.peers
 			if tc.fencer != nil {
 				tc.fencer.ev = h.ev
 				h.cfg.Fencer = tc.fencer
@@ -208,6 +280,9 @@ func TestPreviousHolderNamedByTheVolume(t *testing.T) {
 				t.Fatalf("the run did not end; events %v", h.ev.list())
 			}
 			h.check(tc.phase, err)
+			if tc.errHas != "" && (err == nil || !strings.Contains(err.Error(), tc.errHas)) {
+				t.Errorf("error %v, want it to say %q", err, tc.errHas)
+			}
 			if tc.takeover == "" && tc.plant == nil {
 				requireUntouched(t, root, tc.record)
 			}
@@ -247,7 +322,7 @@ func TestVolumeReadBeforeStorageIsBoundedByTheLease(t *testing.T) {
 	s := h.withStorage()
 	s.roots, s.readable = []string{fuse.Mnt}, []string{fuse.Mnt}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Second}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.cfg.Fencer, h.cfg.FenceID, h.cfg.FencePeers = &fakeFencer{ev: h.ev}, "node-b", []string{"node-a"}
 	if err := fuse.Freeze(); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,9 @@ import (
 // be read now (previousOnVolumes) are asked, and an unreleased holder one of
 // them names is fenced as one ZooKeeper names (fencePrevious): off and
 // confirmed, --fence-required refusing when that fails, FENCING FAILED
-// otherwise. Every unreleased holder they name is dealt with, not only the
+// otherwise. Only a fence id listed in --fence-peers is fenced (r.peer): a
+// record is not trusted to choose whom root fences, and an id it names
+// that is not listed is a fence that failed. Every unreleased holder they name is dealt with, not only the
 // newest: a record on one volume must not decide for another's holder. A
 // holder confirmed off skips the lock-delay on its own records only
 // (r.fencedOnVolumes: token and holder). The same holds when the state
@@ -81,7 +83,7 @@ func (r *run) dealWithVolumeHolders(ctx context.Context, holders []lock.FenceSta
 		}
 		r.log.Warn("zookeeper names no previous holder, but the volume's fence record names one that did not release",
 			"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
-		if err := r.fenceOff(ctx, prev); err != nil {
+		if err := r.fenceOff(ctx, prev, true); err != nil {
 			if err := r.fencingFailed(ctx, prev, err); err != nil {
 				return "", err
 			}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -72,6 +74,7 @@ func checkAction(c *cli.Context) error {
 	checkStorage(ctx, k, c)
 	checkFreezeGuard(k, c)
 	checkFenceAgent(ctx, k, c, cfg.FenceID)
+	checkFencePeers(k, cfg.FenceID, cfg.FencePeers)
 	return k.done()
 }
 
@@ -201,5 +204,20 @@ func checkFenceAgent(ctx context.Context, k *checker, c *cli.Context, self strin
 		k.problem("fence agent: it reports this running node (%s) OFF: wrong --fence-id or agent options; a fence would be confirmed without happening", self)
 	default:
 		k.ok("fence agent: this node (%s) is %s", self, p)
+	}
+}
+
+// checkFencePeers shows --fence-peers, and warns when this node's own fence
+// id is listed: expected when every node shares one list (a run never
+// fences its own id), a mistake otherwise.
+func checkFencePeers(k *checker, self string, peers []string) {
+	if peers == nil {
+		return
+	}
+	k.info("fence peers (the only ids the agent is asked to fence): %s", strings.Join(peers, ", "))
+	if self != "" && slices.Contains(peers, self) {
+		k.info("WARNING: fence peers: the list holds this node's own fence id (%s): expected when every node shares one list "+
+			"(a run never fences its own id), but make sure it names this node under no other name (a short container id "+
+			"or host name): the agent would fence this node", self)
 	}
 }

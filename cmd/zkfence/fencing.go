@@ -110,6 +110,9 @@ func fencingFromFlags(c *cli.Context, cfg *runner.Config, state *health.State) e
 	if err != nil {
 		return err
 	}
+	if cfg.FencePeers, err = fencePeersFromFlags(c); err != nil {
+		return err
+	}
 	cfg.FenceID, cfg.FenceRequired = id, required
 	if agent != nil {
 		agent.Log = cfg.Logger

@@ -23,6 +23,8 @@ import (
 // child without waiting out the lock-delay. Before the volume was read here,
 // it went on as "first" and only the lock-delay protected the data: enough
 // for a dead holder, not for a frozen one whose heartbeat stopped with it.
+// The record's fence id is fenced because --fence-peers lists it: a record
+// alone does not choose whom the agent fences.
 func TestPreviousHolderNamedOnlyByTheVolumeIsFenced(t *testing.T) {
 	needZK(t)
 	const lockDelay = time.Minute // waiting it out would fail the test
@@ -32,7 +34,7 @@ func TestPreviousHolderNamedOnlyByTheVolumeIsFenced(t *testing.T) {
 	node := func(name string) []string {
 		return runArgs(server.Addr(), p, "--freeze-guard", "off", "--mount", vol, "--claim-volume",
 			"--lock-delay", lockDelay.String(), "--fence-agent", agent, "--fence-id", "node-"+name,
-			"--fence-timeout", "5s", "--", "sh", "-c", trappingChild)
+			"--fence-timeout", "5s", "--fence-peers", "node-a,node-b", "--", "sh", "-c", trappingChild)
 	}
 	a := startWrapper(t, env("a"), node("a")...)
 	a.waitLog(`msg="child started"`, 20*time.Second)
@@ -84,6 +86,52 @@ func TestPreviousHolderNamedOnlyByTheVolumeIsFenced(t *testing.T) {
 	t.Logf("margin between A's child's last write and B's child's first: %v", requireNoOverlap(t, dir))
 	b.signal(syscall.SIGTERM)
 	b.wait(15 * time.Second)
+}
+
+// As above, but B has no --fence-peers: the fence id the volume's record
+// names (which anyone who can write the record as zkfence's user chooses)
+// is not fenced, and with --fence-required B refuses (exit 96), naming the
+// id and --fence-peers, before it touches the volume.
+func TestVolumeHolderNotInFencePeersIsNotFenced(t *testing.T) {
+	needZK(t)
+	p, vol, dir := lockPath(t), tmpfsVolume(t), t.TempDir()
+	agent := writeFakeAgent(t, dir)
+	env := func(name string) []string { return []string{"DIR=" + dir, "NAME=" + name, "FENCE_DIR=" + dir} }
+	node := func(name string, extra ...string) []string {
+		args := append([]string{"--freeze-guard", "off", "--mount", vol, "--claim-volume", "--lock-delay", "1m",
+			"--fence-agent", agent, "--fence-id", "node-" + name, "--fence-timeout", "5s"}, extra...)
+		return runArgs(server.Addr(), p, append(args, "--", "sh", "-c", trappingChild)...)
+	}
+	a := startWrapper(t, env("a"), node("a")...)
+	a.waitLog(`msg="child started"`, 20*time.Second)
+	a.cmd.Process.Kill()
+	a.wait(10 * time.Second)
+	if err := connect(t).Delete(lock.FenceStatePath(p), -1); err != nil {
+		t.Fatalf("delete %s: %v", lock.FenceStatePath(p), err)
+	}
+	rec, err := fence.Read(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := startWrapper(t, env("b"), node("b", "--fence-required")...)
+	if code := b.wait(40 * time.Second); code != exitcode.FencingFailed {
+		t.Fatalf("B exited %d, want %d (fencing failed):\n%s", code, exitcode.FencingFailed, b.log())
+	}
+	for _, want := range []string{"node-a", "list it in --fence-peers"} {
+		if !strings.Contains(b.log(), want) {
+			t.Fatalf("B's log lacks %q:\n%s", want, b.log())
+		}
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "fence.log")); strings.Contains(string(data), "off ") {
+		t.Fatalf("the agent was asked to fence:\n%s", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b")); err == nil {
+		t.Fatal("B's child started")
+	}
+	if r, err := fence.Read(vol); err != nil || r.Token != rec.Token || r.Holder != rec.Holder {
+		t.Fatalf("the volume's record changed: %+v (%v), was %+v", r, err, rec)
+	}
 }
 
 // fenceActionAt is when the fake agent (writeFakeAgent) logged "action plug".
