@@ -1,0 +1,104 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/lock"
+)
+
+// Review 4, F1: an early read that times out counts as a failed fence only
+// when NO readable volume names a holder (dealWithUnrecorded) and never when
+// ZooKeeper's fence state names one (dealWithPrevious drops unread). So one
+// volume that answers and names a holder that is fenced (or a fence state
+// that is released or FencedBy) hides the stalled volume: no lock-delay from
+// now, no refusal with --fence-required, and when the stalled volume
+// answers again before the storage checks, fence.Acquire finds the frozen
+// holder's stale heartbeat there and writes at once.
+//
+// With no fence state in ZooKeeper (deleted, lost):
+//  1. V (node-a, token 40) held both volumes, then U (node-u, token 41)
+//     took over from it, wrote its record on B, and froze (VM pause)
+//     together with B's FUSE daemon before it reached A. A still names V.
+//  2. W (token 42): the early read of A names V, unreleased: fenced,
+//     confirmed. The early read of B times out: dropped, because a holder
+//     was found.
+//  3. B answers again. fence.Acquire on B: U's heartbeat is older than the
+//     lock-delay: W writes, its child starts; U, never fenced, thaws and
+//     writes beside it.
+//
+// With a fence state restored from a backup (released, token 30), and B
+// the only volume: dealWithPrevious reads B, the read times out, unread is
+// dropped, "released": the same end, with nothing fenced at all.
+func TestVolumeReadTimeoutIsAFailedFenceBesideOtherHolders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: waits out fence.DefaultIOTimeout")
+	}
+	for _, c := range []struct {
+		name  string
+		state lock.VersionedFenceState
+		other bool // a second, answering volume names V (node-a, 40)
+	}{
+		{name: "no fence state, another volume names a holder that is fenced", state: lock.VersionedFenceState{Version: -1},
+			other: true},
+		{name: "fence state restored from a backup, released", state: lock.VersionedFenceState{FenceState: lock.FenceState{
+			Service: "/svc", Token: 30, Holder: volumeHolder("node-p"), FenceID: "node-p", Released: true}, Version: 3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+			stale := h.clk.Now().Add(-2 * time.Hour).UTC()
+			fuse := stalledVolume(t)
+			writeRecord(t, fuse.Src, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-u"), Heartbeat: stale})
+			roots := []string{fuse.Mnt}
+			if c.other {
+				a := t.TempDir()
+				writeRecord(t, a, fence.Record{Service: "/svc", Token: 40, Holder: volumeHolder("node-a"), Heartbeat: stale})
+				roots = []string{a, fuse.Mnt}
+			}
+			s := h.withStorage()
+			s.roots, s.readable = roots, roots
+			h.hold.state = c.state
+			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+			h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+			h.cfg.FencePeers = []string{"node-a", "node-u"}
+			if err := fuse.Freeze(); err != nil {
+				t.Fatal(err)
+			}
+			out := h.run()
+			h.waitEvent("storage readable")
+			deadline := time.Now().Add(fence.DefaultIOTimeout + 10*time.Second)
+			for !strings.Contains(h.logs.String(), "fence record not read before the storage checks") {
+				if time.Now().After(deadline) {
+					t.Fatalf("the early read did not give up; events %v", h.ev.list())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := fuse.Thaw(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			var fencedU, started bool
+			for _, e := range h.ev.list() {
+				fencedU = fencedU || e == "fence off node-u"
+				started = started || e == "child started"
+			}
+			if started && !fencedU {
+				t.Fatalf("the early read of the stalled volume timed out and the child started at once over node-u's "+
+					"stale record: nobody fenced node-u, no lock-delay counted from now; events %v", h.ev.list())
+			}
+			h.waitTimers(2) // the lease follower and a lock-delay counted from now
+			h.clk.Advance(time.Hour)
+			h.waitStarted()
+			h.child.exit(0)
+			if err := h.awaitRun(out, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(h.logs.String(), "FENCING FAILED") {
+				t.Errorf("log lacks FENCING FAILED:\n%s", h.logs.String())
+			}
+		})
+	}
+}
