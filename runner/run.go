@@ -36,12 +36,14 @@ type run struct {
 	fenceState *lock.VersionedFenceState // ours, once written in ZooKeeper
 	previous   lock.FenceState           // the previous holder's, as read
 	fenced     bool                      // the previous holder was confirmed off: no lock-delay
-	attached   bool                      // the attach command succeeded
-	guarded    Guarded                   // storage that passed its checks
-	claim      *fence.Claim              // set once our token is on every guarded volume
-	keeper     *fence.Keeper             // heartbeats while the child runs
-	watcher    Watcher                   // the live mount probe
-	backups    bool                      // scheduled backups started
+	// lockDelayWaited: the takeover waited out the lock-delay (from then)
+	lockDelayWaited bool
+	attached        bool          // the attach command succeeded
+	guarded         Guarded       // storage that passed its checks
+	claim           *fence.Claim  // set once our token is on every guarded volume
+	keeper          *fence.Keeper // heartbeats while the child runs
+	watcher         Watcher       // the live mount probe
+	backups         bool          // scheduled backups started
 	// mountLost: the run ended because a guarded volume failed; its fence
 	// record is left alone (the next holder waits out the lock-delay).
 	mountLost bool

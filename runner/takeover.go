@@ -71,7 +71,7 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 	// than the volumes do: the one after it, which the volumes' records
 	// name, may not have released. It is dealt with instead: it dealt with
 	// its own predecessor before it touched storage (takeOver writes first).
-	holders, _, _, err := r.previousOnVolumes(ctx)
+	holders, _, unread, err := r.previousOnVolumes(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -84,8 +84,27 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 	if len(newer) > 0 {
 		r.log.Warn("the fence state in zookeeper is older than a volume's fence record (restored or rolled back)",
 			"state_token", prev.Token, "volume_token", newer[0].Token)
-		return r.dealWithVolumeHolders(ctx, newer)
+		return r.dealWithVolumeHolders(ctx, newer, unread)
 	}
+	if unread == "" {
+		return r.dealWithState(ctx, prev)
+	}
+	// A volume not read in time may name a holder newer than the state
+	// (restored or rolled back): the state's holder is dealt with as
+	// always, and the lock-delay is waited out (once) besides.
+	if err := r.unreadVolume(unread); err != nil {
+		return "", err
+	}
+	how, err := r.dealWithState(ctx, prev)
+	if err != nil || r.lockDelayWaited {
+		return how, err
+	}
+	return how + "; FENCING FAILED, volume record not read, waited lock-delay", r.waitLockDelay(ctx)
+}
+
+// dealWithState deals with the previous holder that ZooKeeper's fence state
+// names (not older than the volumes' records).
+func (r *run) dealWithState(ctx context.Context, prev lock.VersionedFenceState) (string, error) {
 	switch {
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
@@ -203,6 +222,7 @@ func (r *run) waitLockDelay(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-t.C():
+		r.lockDelayWaited = true
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)

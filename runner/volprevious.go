@@ -37,19 +37,8 @@ func (r *run) dealWithUnrecorded(ctx context.Context) (string, error) {
 	switch {
 	case err != nil:
 		return "", err
-	case len(holders) > 0:
-		return r.dealWithVolumeHolders(ctx, holders)
-	case unread != "":
-		// A volume did not answer in time: its record may name a holder
-		// that did not release (the event that froze it may have stalled
-		// the volume too). Taking that for "first" would leave it to its
-		// heartbeat, stale for a frozen holder: as when fencing fails.
-		err := fmt.Errorf("the fence record of %s could not be read before the storage checks", unread)
-		if r.cfg.FenceRequired {
-			return "", fmt.Errorf("%w: %v", ErrFencingFailed, err)
-		}
-		r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "err", err)
-		return "FENCING FAILED, volume record not read, waited lock-delay", r.waitLockDelay(ctx)
+	case len(holders) > 0 || unread != "":
+		return r.dealWithVolumeHolders(ctx, holders, unread)
 	case released:
 		r.log.Info("the volume's fence record says the previous holder released cleanly")
 		return "released (volume record)", nil
@@ -57,13 +46,38 @@ func (r *run) dealWithUnrecorded(ctx context.Context) (string, error) {
 	return "first", nil
 }
 
+// unreadVolume judges a volume whose fence record could not be read in
+// time before the storage checks (previousOnVolumes' unread): its record
+// may name a holder that did not release, newer than any other record or
+// than ZooKeeper's state (the event that froze it may have stalled the
+// volume too), and taking it for nobody would leave that holder to its
+// heartbeat, stale for a frozen holder. It is a fence that failed, whatever
+// the other volumes or the state name: --fence-required refuses; otherwise
+// FENCING FAILED, and the caller waits out the lock-delay from now.
+func (r *run) unreadVolume(unread string) error {
+	err := fmt.Errorf("the fence record of %s could not be read before the storage checks", unread)
+	if r.cfg.FenceRequired {
+		return fmt.Errorf("%w: %v", ErrFencingFailed, err)
+	}
+	r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "err", err)
+	return nil
+}
+
 // dealWithVolumeHolders deals with each unreleased holder that the volumes'
 // records name (previousOnVolumes, newest first), when ZooKeeper's fence
-// state names none or only an older one; the lock-delay is waited out once
-// if any could not be fenced.
-func (r *run) dealWithVolumeHolders(ctx context.Context, holders []lock.FenceState) (string, error) {
+// state names none or only an older one, and with a volume whose record was
+// not read in time (unread, see unreadVolume); the lock-delay is waited out
+// once if any could not be fenced.
+func (r *run) dealWithVolumeHolders(ctx context.Context, holders []lock.FenceState, unread string) (string, error) {
 	var hows []string
 	failed := false
+	if unread != "" {
+		if err := r.unreadVolume(unread); err != nil {
+			return "", err
+		}
+		failed = true
+		hows = append(hows, "FENCING FAILED, volume record not read, waited lock-delay")
+	}
 	for _, prev := range holders {
 		switch {
 		case prev.FenceID == "":
