@@ -36,14 +36,12 @@ type run struct {
 	fenceState *lock.VersionedFenceState // ours, once written in ZooKeeper
 	previous   lock.FenceState           // the previous holder's, as read
 	fenced     bool                      // the previous holder was confirmed off: no lock-delay
-	// lockDelayWaited: the takeover waited out the lock-delay (from then)
-	lockDelayWaited bool
-	attached        bool          // the attach command succeeded
-	guarded         Guarded       // storage that passed its checks
-	claim           *fence.Claim  // set once our token is on every guarded volume
-	keeper          *fence.Keeper // heartbeats while the child runs
-	watcher         Watcher       // the live mount probe
-	backups         bool          // scheduled backups started
+	attached   bool                      // the attach command succeeded
+	guarded    Guarded                   // storage that passed its checks
+	claim      *fence.Claim              // set once our token is on every guarded volume
+	keeper     *fence.Keeper             // heartbeats while the child runs
+	watcher    Watcher                   // the live mount probe
+	backups    bool                      // scheduled backups started
 	// mountLost: the run ended because a guarded volume failed; its fence
 	// record is left alone (the next holder waits out the lock-delay).
 	mountLost bool
@@ -56,6 +54,9 @@ type run struct {
 	// by ZooKeeper) that the agent confirmed off: only their own records
 	// skip the lock-delay (fence.Claim.FencedHolders).
 	fencedOnVolumes []fence.FencedHolder
+	// lockDelayWaited: the takeover waited out the lock-delay (counted
+	// from then), so a second reason to wait it needs no second wait.
+	lockDelayWaited bool
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.
