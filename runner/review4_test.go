@@ -102,3 +102,48 @@ func TestVolumeReadTimeoutIsAFailedFenceBesideOtherHolders(t *testing.T) {
 		})
 	}
 }
+
+// Review 4, F2: Claim.Fenced (the token of the holder ZooKeeper's state
+// names, confirmed off) lifts the lock-delay of every record with that
+// token, whatever service it belongs to. With --take-over-volume, a volume
+// of another service (another lock path, guarded by another ensemble,
+// whose zxids, the tokens, are counted apart from ours) whose holder has
+// the same token as our fenced previous holder is written at once, over a
+// fresh heartbeat of a holder that nobody fenced.
+//
+//  1. Our service /svc: node-a (token 41) held it, did not release.
+//  2. Service /other, on another ensemble: node-z (token 41 there) holds
+//     the volume, its heartbeat fresh.
+//  3. B (token 42 on our ensemble, --take-over-volume): fences node-a,
+//     confirmed: c.Fenced = 41. fence.Acquire on the volume: another
+//     service's record, taken over; token 41 == c.Fenced: no lock-delay.
+//     B's child starts beside node-z's.
+func TestFencedTokenDoesNotVouchForAnotherServicesRecord(t *testing.T) {
+	h := newHarness(t)
+	h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+	root := t.TempDir()
+	s := h.withStorage()
+	s.roots = []string{root} // a device: not readable before Prepare
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour, TakeOver: true}
+	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41,
+		Holder: volumeHolder("node-a"), FenceID: "node-a"}, Version: 3}
+	writeRecord(t, root, fence.Record{Service: "/other", Token: 41, Holder: volumeHolder("node-z"),
+		Heartbeat: h.clk.Now().UTC()})
+	out := h.run()
+	h.waitEvent("storage prepare")
+	time.Sleep(200 * time.Millisecond)
+	for _, e := range h.ev.list() {
+		if e == "child started" {
+			t.Fatalf("the child started at once over the fresh heartbeat of another service's holder (node-z), "+
+				"because its token equals that of our fenced node-a; events %v", h.ev.list())
+		}
+	}
+	h.waitTimers(2) // the lease follower and the lock-delay on node-z's record
+	h.clk.Advance(time.Hour)
+	h.waitStarted()
+	h.child.exit(0)
+	if err := h.awaitRun(out, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
