@@ -109,7 +109,13 @@ type FencedHolder struct {
 }
 
 // fenced reports whether prev is the record of a holder confirmed off.
+// Both kinds are holders of our service: a record of another service
+// (--take-over-volume) is never one, whatever its token (another ensemble
+// counts its tokens apart from ours) or holder.
 func (c Claim) fenced(prev Record) bool {
+	if prev.Service != c.Service {
+		return false
+	}
 	for _, f := range c.FencedHolders {
 		if prev.Token == f.Token && prev.Holder == f.Holder {
 			return true
