@@ -147,3 +147,71 @@ func TestFencedTokenDoesNotVouchForAnotherServicesRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Review 4, F3: when a volume's record names a holder newer than the one
+// ZooKeeper's fence state names, dealWithPrevious deals with the volume's
+// holders INSTEAD of the state's, on the ground that the newer one dealt
+// with it before touching storage. That holds only for a record a holder
+// wrote. A record planted by a tenant who can write one volume's record
+// as zkfence's user (the threat of review 3, F2 and F5, and of
+// --fence-peers) with a token just above the state's and no fence id (or
+// this node's own, or an off node's listed in --fence-peers) makes the run
+// fence nobody, not even the holder that ZooKeeper, which the tenant
+// cannot write, names as unreleased; --fence-required does not refuse.
+//
+//  1. A (node-a, token 40) holds volumes V1 and V2; it writes its state
+//     in ZooKeeper ({40, not released}) and its records, then freezes (VM
+//     pause): its heartbeat stops.
+//  2. The tenant rewrites V1's record: token 41 (tokens are czxids: A's
+//     token + 1 is below any later holder's, whose lock node is created
+//     after A's state write), no fence id, an old heartbeat.
+//  3. B (token 42, --fence-required): the state names A, unreleased; V1's
+//     record is newer: dealWithVolumeHolders([planted]): "without a fence
+//     id", nothing fenced, no lock-delay. fence.Acquire on V2 finds A's
+//     heartbeat older than the lock-delay: B writes, its child starts; A,
+//     never fenced, thaws and writes beside it.
+func TestPlantedNewerRecordDoesNotSuppressTheStatesHolder(t *testing.T) {
+	for _, c := range []struct{ name, holder string }{
+		{"planted record without a fence id", `{"host":"old-zkfence","pid":1}`},
+		{"planted record with our own fence id", volumeHolder("node-b")},
+		{"planted record naming a listed node that is already off", volumeHolder("node-x")},
+	} {
+		plantedHolder := c.holder
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+			planted, real := t.TempDir(), t.TempDir()
+			s := h.withStorage()
+			s.roots, s.readable = []string{planted, real}, []string{planted, real}
+			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
+			h.cfg.Fencer, h.cfg.FenceID, h.cfg.FenceRequired = &fakeFencer{ev: h.ev}, "node-b", true
+			h.cfg.FencePeers = []string{"node-a", "node-x"}
+			h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 40,
+				Holder: volumeHolder("node-a"), FenceID: "node-a"}, Version: 3}
+			stale := h.clk.Now().Add(-2 * time.Hour).UTC()
+			writeRecord(t, planted, fence.Record{Service: "/svc", Token: 41, Holder: plantedHolder, Heartbeat: stale})
+			writeRecord(t, real, fence.Record{Service: "/svc", Token: 40, Holder: volumeHolder("node-a"), Heartbeat: stale})
+			out := h.run()
+			h.waitEvent("storage prepare")
+			time.Sleep(200 * time.Millisecond)
+			var fencedA, started bool
+			for _, e := range h.ev.list() {
+				fencedA = fencedA || e == "fence off node-a"
+				started = started || e == "child started"
+			}
+			if started && !fencedA {
+				t.Fatalf("node-a, which ZooKeeper's fence state names as not released, was never fenced because a volume's "+
+					"record named a newer holder; the child started at once over node-a's stale record; events %v", h.ev.list())
+			}
+			if !started {
+				h.waitTimers(2)
+				h.clk.Advance(time.Hour)
+			}
+			h.waitStarted()
+			h.child.exit(0)
+			if err := h.awaitRun(out, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
