@@ -57,6 +57,10 @@ type run struct {
 	// lockDelayWaited: the takeover waited out the lock-delay (counted
 	// from then), so a second reason to wait it needs no second wait.
 	lockDelayWaited bool
+	// fencedToken is the token of the holder ZooKeeper's state names, when
+	// it was confirmed off (fenced): only its records skip the lock-delay
+	// (fence.Claim.Fenced). Not r.previous, which the volumes may change.
+	fencedToken int64
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.

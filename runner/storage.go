@@ -109,7 +109,7 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		// The previous holder's node is confirmed off: its record needs
 		// no lock-delay; one of any other holder (which the fence state
 		// no longer names) still does.
-		c.Fenced = r.previous.Token
+		c.Fenced = r.fencedToken
 	}
 	// Holders named by volumes' records and confirmed off: only their own
 	// records (token and holder) skip the lock-delay.

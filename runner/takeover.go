@@ -69,8 +69,12 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 	}
 	// A state restored from a backup (or rolled back) names an older holder
 	// than the volumes do: the one after it, which the volumes' records
-	// name, may not have released. It is dealt with instead: it dealt with
-	// its own predecessor before it touched storage (takeOver writes first).
+	// name, may not have released. It is dealt with too, and so is the
+	// state's own: a volume's record only adds a holder to deal with, never
+	// takes away the one ZooKeeper names (a record may have been planted by
+	// whoever can write the volume: a token just above the state's, with
+	// no fence id, this node's, or a node already off, would otherwise
+	// leave the state's holder unfenced).
 	holders, _, unread, err := r.previousOnVolumes(ctx)
 	if err != nil {
 		return "", err
@@ -81,23 +85,30 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 			newer = append(newer, h)
 		}
 	}
-	if len(newer) > 0 {
+	var volumeHow string
+	switch {
+	case len(newer) > 0:
 		r.log.Warn("the fence state in zookeeper is older than a volume's fence record (restored or rolled back)",
 			"state_token", prev.Token, "volume_token", newer[0].Token)
-		return r.dealWithVolumeHolders(ctx, newer, unread)
-	}
-	if unread == "" {
-		return r.dealWithState(ctx, prev)
-	}
-	// A volume not read in time may name a holder newer than the state
-	// (restored or rolled back): the state's holder is dealt with as
-	// always, and the lock-delay is waited out (once) besides.
-	if err := r.unreadVolume(unread); err != nil {
-		return "", err
+		if volumeHow, err = r.dealWithVolumeHolders(ctx, newer, unread); err != nil {
+			return "", err
+		}
+	case unread != "":
+		// A volume not read in time may name a holder newer than the
+		// state (restored or rolled back): the lock-delay is waited out
+		// (once) besides.
+		if err := r.unreadVolume(unread); err != nil {
+			return "", err
+		}
 	}
 	how, err := r.dealWithState(ctx, prev)
-	if err != nil || r.lockDelayWaited {
-		return how, err
+	switch {
+	case err != nil:
+		return "", err
+	case volumeHow != "":
+		return volumeHow + "; " + how, nil
+	case unread == "" || r.lockDelayWaited:
+		return how, nil
 	}
 	return how + "; FENCING FAILED, volume record not read, waited lock-delay", r.waitLockDelay(ctx)
 }
@@ -110,7 +121,7 @@ func (r *run) dealWithState(ctx context.Context, prev lock.VersionedFenceState) 
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
 		return "released", nil
 	case prev.FencedBy != "":
-		r.fenced = true
+		r.fenced, r.fencedToken = true, prev.Token
 		r.log.Info("previous holder was fenced, and confirmed off, by its first waiter", "token", prev.Token,
 			"holder", prev.Holder, "fence_id", prev.FenceID, "fenced_by", prev.FencedBy)
 		return "fenced " + prev.FenceID + " by " + prev.FencedBy, nil
@@ -140,7 +151,7 @@ func (r *run) dealWithState(ctx context.Context, prev lock.VersionedFenceState) 
 func (r *run) fencePrevious(ctx context.Context, prev lock.FenceState) (string, error) {
 	err := r.fenceOff(ctx, prev, false)
 	if err == nil {
-		r.fenced = true
+		r.fenced, r.fencedToken = true, prev.Token
 		return "fenced " + prev.FenceID, nil
 	}
 	if err := r.fencingFailed(ctx, prev, err); err != nil {
