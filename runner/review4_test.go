@@ -215,3 +215,34 @@ func TestPlantedNewerRecordDoesNotSuppressTheStatesHolder(t *testing.T) {
 		})
 	}
 }
+
+// Review 4, F2b: the same for a record of another service whose token
+// equals OUR token (42 on the other ensemble): fence.remaining takes it for
+// our own record (prev.Token == c.Token) and lifts its lock-delay, with
+// nobody fenced at all.
+func TestOurTokenDoesNotVouchForAnotherServicesRecord(t *testing.T) {
+	h := newHarness(t)
+	h.stopAfter, h.killAfter = 2*time.Hour, 2*time.Hour+4*time.Second
+	root := t.TempDir()
+	s := h.withStorage()
+	s.roots = []string{root}
+	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour, TakeOver: true}
+	writeRecord(t, root, fence.Record{Service: "/other", Token: 42, Holder: volumeHolder("node-z"),
+		Heartbeat: h.clk.Now().UTC()})
+	out := h.run()
+	h.waitEvent("storage prepare")
+	time.Sleep(200 * time.Millisecond)
+	for _, e := range h.ev.list() {
+		if e == "child started" {
+			t.Fatalf("the child started at once over the fresh heartbeat of another service's holder (node-z), "+
+				"because its token equals ours; events %v", h.ev.list())
+		}
+	}
+	h.waitTimers(2) // the lease follower and the lock-delay on node-z's record
+	h.clk.Advance(time.Hour)
+	h.waitStarted()
+	h.child.exit(0)
+	if err := h.awaitRun(out, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
