@@ -127,7 +127,8 @@ func (c Claim) fenced(prev Record) bool {
 // remaining is how long to wait before the previous holder counts as gone.
 // A heartbeat from the future (clock skew) counts as brand new.
 func remaining(prev Record, c Claim, now time.Time) time.Duration {
-	if prev.Released || prev.Token == c.Token || c.fenced(prev) {
+	ours := prev.Service == c.Service && prev.Token == c.Token // another ensemble's token may equal ours
+	if prev.Released || ours || c.fenced(prev) {
 		return 0
 	}
 	age := now.Sub(prev.Heartbeat)
