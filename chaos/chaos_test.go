@@ -30,7 +30,7 @@ var (
 		"fence_docker in the nodes: auto (only for the scenarios that need it: 10, 11), on, off, or both (each scenario off then on; 10 and 11 on only)")
 	flagFast = flag.String("chaos.fast-takeover", "off",
 		"--fast-takeover in the nodes (with fence_docker, which it needs): off, on, or both (each scenario without, then with it)")
-	flagTakeoverProbe  = flag.Duration("chaos.takeover-probe", 300*time.Millisecond, "the nodes' --takeover-probe with -chaos.fast-takeover")
+	flagTakeoverProbe  = flag.Duration("chaos.takeover-probe", 500*time.Millisecond, "the nodes' --takeover-probe with -chaos.fast-takeover")
 	flagTakeoverAfter  = flag.Int("chaos.takeover-after", 3, "the nodes' --takeover-after with -chaos.fast-takeover")
 	flagSessionTimeout = flag.Duration("chaos.session-timeout", 8*time.Second,
 		"the nodes' --session-timeout T (the ensemble's maxSessionTimeout is raised to 2T above 10 s); scenarios 6, 10 and 11 freeze for 9-14 s, longer than T only at 8 s")
