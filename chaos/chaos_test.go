@@ -362,6 +362,11 @@ func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
 	if len(r.problems) > 0 {
 		s.dumpLogs()
 	}
+	if r.fenceFail > 0 {
+		// Not a safety problem (nothing starts unfenced), but the cause
+		// of a slow failover: the nodes' fencing and takeover lines.
+		s.logFencing(start)
+	}
 	return r
 }
 

@@ -309,6 +309,20 @@ func (s *suite) trialLogs(t time.Time) (took, takeovers []time.Duration, fenceFa
 	return took, takeovers, fenceFailed, panics
 }
 
+// logFencing logs every node's fencing and takeover lines since t.
+func (s *suite) logFencing(t time.Time) {
+	for _, n := range s.nodes {
+		var lines []string
+		for _, line := range strings.Split(n.logsSince(t), "\n") {
+			if l := strings.ToLower(line); strings.Contains(l, "fenc") || strings.Contains(l, "takeover") ||
+				strings.Contains(l, "lock acquired") || strings.Contains(l, "waiting for the lock") {
+				lines = append(lines, line)
+			}
+		}
+		s.t.Logf("--- %s, fencing since the trial began:\n%s", n.name, strings.Join(lines, "\n"))
+	}
+}
+
 // storageGone reports a PANIC that is the database's own reaction to the
 // fault (its mount died under it: scenario 4 kills the FUSE daemon), not a
 // sign of broken data: PostgreSQL PANICs when it cannot write its WAL.
