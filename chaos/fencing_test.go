@@ -4,59 +4,37 @@ package chaos
 
 import (
 	"bytes"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/dockerproxy"
 )
 
 // fenceDir is where the fence agent's TLS files are inside a node.
 const fenceDir = "/fence"
 
-// dockerFence is the Docker API as the nodes' fence_docker reaches it: a TLS
-// listener of the test process on the suite network's gateway address, with
-// client certificates (the Docker API is root on the host), forwarding to
-// /var/run/docker.sock only what fencing one of the suite's nodes needs:
-// the container list (filtered down to the suite's nodes), and inspect and
-// kill of a suite node. Anything else, or anything from outside the suite's
-// subnet, is refused. It records every kill.
+// dockerFence is the Docker API as the nodes' fence_docker reaches it
+// (internal/dockerproxy): a TLS listener of the test process on the suite
+// network's gateway address, with client certificates (the Docker API is
+// root on the host), forwarding to the Docker socket only what fencing one
+// of the suite's nodes needs: the container list (filtered down to the
+// suite's nodes), and inspect and kill of a suite node. Anything else, or
+// anything from outside the suite's subnet, is refused. Its requests record
+// every kill.
 type dockerFence struct {
-	addr, port string // gateway:port, and the port
-	dir        string // host directory of ca.pem, cert.pem, key.pem (bind-mounted at fenceDir)
-	subnet     string
-	isNode     func(cid string) bool
-	srv        *http.Server
-
-	mu      sync.Mutex
-	kills   []fenceKill
-	refused []string
+	*dockerproxy.Proxy
+	dir    string // host directory of ca.pem, cert.pem, key.pem (bind-mounted at fenceDir)
+	subnet string
+	isNode func(cid string) bool
 }
-
-type fenceKill struct {
-	at  time.Time
-	cid string
-}
-
-var fenceAPIPath = regexp.MustCompile(`^/v[0-9.]+/containers/(?:json|([0-9a-f]{64})/(json|kill))$`)
 
 // startDockerFence listens on the suite network's gateway. Nodes started
 // afterwards get fence_docker configured (nodeFenceArgs).
@@ -65,19 +43,13 @@ func (s *suite) startDockerFence() {
 	s.must(err)
 	s.root.Cleanup(func() { os.RemoveAll(dir) })
 	s.must(os.Chmod(dir, 0o755))
-	gw := s.subnet + ".1"
-	srvTLS, err := writeFenceCerts(dir, gw)
-	s.must(err)
-	ln, err := net.Listen("tcp", gw+":0")
-	s.must(err)
-	d := &dockerFence{addr: ln.Addr().String(), dir: dir, subnet: s.subnet + ".", isNode: func(cid string) bool {
+	d := &dockerFence{dir: dir, subnet: s.subnet + ".", isNode: func(cid string) bool {
 		_, ok := s.nodeOfCID(cid)
 		return ok
 	}}
-	_, d.port, _ = net.SplitHostPort(d.addr)
-	d.srv = &http.Server{Handler: d, TLSConfig: srvTLS, ReadHeaderTimeout: 10 * time.Second}
-	go d.srv.ServeTLS(ln, "", "")
-	s.root.Cleanup(func() { d.srv.Close() })
+	d.Proxy, err = dockerproxy.Start(dockerproxy.Config{Listen: s.subnet + ".1:0", Dir: dir, Allow: d.allow, ModifyList: d.onlyNodes})
+	s.must(err)
+	s.root.Cleanup(d.Close)
 	s.fence = d
 }
 
@@ -94,7 +66,7 @@ func (s *suite) startDockerFence() {
 // off.
 func (d *dockerFence) nodeFenceArgs() []string {
 	args := []string{"--fence-agent", "fence_docker", "--fence-required", "--fence-timeout", "60s"}
-	for _, o := range []string{"ip=" + strings.TrimSuffix(d.addr, ":"+d.port), "ipport=" + d.port, "ssl_secure=1",
+	for _, o := range []string{"ip=" + d.Host, "ipport=" + d.Port, "ssl_secure=1",
 		"tlscacert=" + fenceDir + "/ca.pem", "tlscert=" + fenceDir + "/cert.pem", "tlskey=" + fenceDir + "/key.pem",
 		"api_version=1.41", "shell_timeout=20", "power_timeout=40"} {
 		args = append(args, "--fence-option", o)
@@ -102,45 +74,22 @@ func (d *dockerFence) nodeFenceArgs() []string {
 	return args
 }
 
-func (d *dockerFence) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	m := fenceAPIPath.FindStringSubmatch(r.URL.Path)
-	ok := strings.HasPrefix(host, d.subnet) && m != nil
+// allow is the suite's policy: requests from its subnet only; the list,
+// inspect of a node, and kill of a node with SIGKILL (no signal parameter).
+func (d *dockerFence) allow(r dockerproxy.Request) bool {
+	from, _, _ := net.SplitHostPort(r.RemoteAddr)
 	switch {
-	case !ok:
-	case m[1] == "": // the list
-		ok = r.Method == http.MethodGet
-	case m[2] == "json":
-		ok = r.Method == http.MethodGet && d.isNode(m[1])
-	default: // kill: SIGKILL only (no signal parameter)
-		ok = r.Method == http.MethodPost && d.isNode(m[1]) && r.URL.RawQuery == ""
+	case !strings.HasPrefix(from, d.subnet):
+		return false
+	case r.ID == "": // the list
+		return r.Method == http.MethodGet
+	case r.Op == "json":
+		return r.Method == http.MethodGet && d.isNode(r.ID)
+	case r.Op == "kill":
+		return r.Method == http.MethodPost && d.isNode(r.ID) && r.URL.RawQuery == ""
 	}
-	if !ok {
-		d.mu.Lock()
-		d.refused = append(d.refused, host+" "+r.Method+" "+r.URL.String())
-		d.mu.Unlock()
-		http.Error(w, "refused by the chaos suite's fence proxy", http.StatusForbidden)
-		return
-	}
-	if m[2] == "kill" {
-		d.mu.Lock()
-		d.kills = append(d.kills, fenceKill{at: time.Now(), cid: m[1]})
-		d.mu.Unlock()
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
-		Transport: dockerSocket,
-	}
-	if m[1] == "" {
-		rp.ModifyResponse = d.onlyNodes
-	}
-	rp.ServeHTTP(w, r)
+	return false
 }
-
-var dockerSocket = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-	var dl net.Dialer
-	return dl.DialContext(ctx, "unix", "/var/run/docker.sock")
-}}
 
 // onlyNodes filters the container list down to the suite's nodes.
 func (d *dockerFence) onlyNodes(resp *http.Response) error {
@@ -176,87 +125,23 @@ func (d *dockerFence) onlyNodes(resp *http.Response) error {
 
 // killsSince are the kills fence_docker asked for since t, by node label.
 func (d *dockerFence) killsSince(t time.Time, label func(string) string) []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	var out []string
-	for _, k := range d.kills {
-		if k.at.After(t) {
-			out = append(out, label(k.cid))
+	for _, r := range d.Requests() {
+		if !r.Refused && r.Op == "kill" && r.At.After(t) {
+			out = append(out, label(r.ID))
 		}
 	}
 	return out
 }
 
 func (d *dockerFence) refusedRequests() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.refused...)
-}
-
-// writeFenceCerts makes a CA, a server certificate for ip and a client
-// certificate, writes the client's files (and the CA) into dir for the
-// nodes, and returns the server's TLS configuration, which requires a
-// client certificate of that CA.
-func writeFenceCerts(dir, ip string) (*tls.Config, error) {
-	ca, caKey, err := newCert(nil, nil, "zkfence-chaos-fence-ca", true)
-	if err != nil {
-		return nil, err
-	}
-	srv, srvKey, err := newCert(ca, caKey, ip, false)
-	if err != nil {
-		return nil, err
-	}
-	cli, cliKey, err := newCert(ca, caKey, "fence_docker", false)
-	if err != nil {
-		return nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(cliKey)
-	if err != nil {
-		return nil, err
-	}
-	for name, b := range map[string]*pem.Block{"ca.pem": {Type: "CERTIFICATE", Bytes: ca.Raw},
-		"cert.pem": {Type: "CERTIFICATE", Bytes: cli.Raw}, "key.pem": {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(b), 0o600); err != nil {
-			return nil, err
+	var out []string
+	for _, r := range d.Requests() {
+		if r.Refused {
+			out = append(out, r.From+" "+r.Method+" "+r.URL)
 		}
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srv.Raw}, PrivateKey: srvKey}},
-		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, MinVersion: tls.VersionTLS12}, nil
-}
-
-// newCert makes a certificate signed by parent (self-signed when nil); an
-// IP address as cn goes into the IP SANs.
-func newCert(parent *x509.Certificate, parentKey *ecdsa.PrivateKey, cn string, isCA bool) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	if isCA {
-		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-		tmpl.ExtKeyUsage = nil
-	}
-	if ip := net.ParseIP(cn); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
+	return out
 }
 
 // fenceTookRe matches zkfence's log line for a confirmed fence; took= is the

@@ -21,6 +21,12 @@ type Claim struct {
 	// confirmed off (0: none): a record with that token needs no
 	// lock-delay. A record of any other holder still does.
 	Fenced int64
+	// FencedHolders are holders named by volumes' records rather than by
+	// ZooKeeper, each confirmed off: a record needs no lock-delay when its
+	// token AND its holder (Record.Holder) are one of them. Their token
+	// alone vouches for nothing: a record on one volume must not lift the
+	// lock-delay of another volume's holder.
+	FencedHolders []FencedHolder
 	// ClaimNew allows writing a first record on a volume that has none.
 	ClaimNew bool
 	// TakeOver allows taking a volume that belongs to another service.
@@ -96,10 +102,26 @@ func checkOwner(root string, prev Record, c Claim, log *slog.Logger) error {
 	return nil
 }
 
+// FencedHolder is a holder confirmed off, as its records name it.
+type FencedHolder struct {
+	Token  int64
+	Holder string
+}
+
+// fenced reports whether prev is the record of a holder confirmed off.
+func (c Claim) fenced(prev Record) bool {
+	for _, f := range c.FencedHolders {
+		if prev.Token == f.Token && prev.Holder == f.Holder {
+			return true
+		}
+	}
+	return c.Fenced != 0 && prev.Token == c.Fenced
+}
+
 // remaining is how long to wait before the previous holder counts as gone.
 // A heartbeat from the future (clock skew) counts as brand new.
 func remaining(prev Record, c Claim, now time.Time) time.Duration {
-	if prev.Released || prev.Token == c.Token || c.Fenced != 0 && prev.Token == c.Fenced {
+	if prev.Released || prev.Token == c.Token || c.fenced(prev) {
 		return 0
 	}
 	age := now.Sub(prev.Heartbeat)

@@ -80,6 +80,11 @@ const MaxRecord = 64 << 10
 // to the volume failing: the keeper takes it for a newer holder (ErrFenced).
 var errCorrupt = errors.New("corrupt fence record")
 
+// IsCorrupt reports whether a Read error means a record that no holder
+// wrote (a plant, garbage, not zkfence's own .zkfence), which Acquire
+// refuses, as opposed to a volume that did not answer.
+func IsCorrupt(err error) bool { return errors.Is(err, errCorrupt) }
+
 // Read reads the record; it returns os.ErrNotExist (wrapped) when the volume
 // has none. It never follows a symlink (at .zkfence or at the record), never
 // blocks on a FIFO, reads at most MaxRecord+1 bytes, and refuses a .zkfence

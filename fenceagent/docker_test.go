@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
 // fenceDocker is Debian's fence_docker (package fence-agents).
@@ -40,9 +42,9 @@ func TestFenceDocker(t *testing.T) {
 	}
 
 	proxy := startDockerProxy(t, id)
-	var logs bytes.Buffer
+	var logs testlog.Buffer
 	a := &Agent{Path: fenceDocker, Timeout: 60 * time.Second,
-		Log: slog.New(slog.NewTextHandler(&lockedWriter{b: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Options: []Option{
 			{Name: "ip", Ref: "127.0.0.1"}, {Name: "ipport", Ref: proxy.Port},
 			{Name: "ssl_secure", Ref: "1"}, {Name: "tlscacert", Ref: proxy.CACert},

@@ -1,15 +1,15 @@
 package fenceagent
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
 // fakeScript speaks the fence agent protocol: it appends its stdin to
@@ -34,7 +34,7 @@ exit $code
 type fake struct {
 	t   *testing.T
 	dir string
-	log *bytes.Buffer // what the Agent logged, at debug level
+	log *testlog.Buffer // what the Agent logged, at debug level
 }
 
 func newFake(t *testing.T) (*fake, *Agent) {
@@ -44,9 +44,9 @@ func newFake(t *testing.T) (*fake, *Agent) {
 	if err := os.WriteFile(path, []byte(fmt.Sprintf(fakeScript, dir)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := &fake{t: t, dir: dir, log: &bytes.Buffer{}}
+	f := &fake{t: t, dir: dir, log: &testlog.Buffer{}}
 	a := &Agent{Path: path, Timeout: 5 * time.Second, ConfirmInterval: 50 * time.Millisecond, ConfirmAttempts: 3,
-		Log: slog.New(slog.NewTextHandler(&lockedWriter{b: f.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Log: slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return f, a
 }
 
@@ -94,15 +94,4 @@ func (f *fake) actions() []string {
 		}
 	}
 	return out
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 // hangHook: the agent ignores SIGTERM, starts a helper in its process
@@ -52,13 +54,9 @@ func alive(t *testing.T, pid int) bool {
 
 func (f *fake) pid(name string) int {
 	f.t.Helper()
-	b, err := os.ReadFile(filepath.Join(f.dir, name))
-	if err != nil {
-		f.t.Fatalf("the agent did not record its %s: %v", name, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		f.t.Fatal(err)
+	pid := fstest.PidFile(filepath.Join(f.dir, name))
+	if pid == 0 {
+		f.t.Fatalf("the agent did not record its %s", name)
 	}
 	return pid
 }

@@ -123,3 +123,30 @@ func writeProbe(dir string) error {
 	}
 	return nil
 }
+
+// MountedShared returns the mount point of a shared filesystem volume
+// (Device == "") that is mounted now, of the expected type and source, with
+// its symbolic links resolved; ok is false for a block device volume (its
+// filesystem is not there before Prepare attaches and mounts it) and for a
+// path that is not such a mount point. It writes nothing and runs no
+// checker, so it may be called before the lock's holder has dealt with the
+// previous one: to read the volume's fence record early. Resolving the path
+// touches the filesystem: call it bounded.
+func MountedShared(v Volume) (path string, ok bool) {
+	if v.Device != "" {
+		return "", false
+	}
+	path, err := filepath.EvalSymlinks(v.Path)
+	if err != nil {
+		return "", false
+	}
+	table, err := readMountinfo()
+	if err != nil {
+		return "", false
+	}
+	m, found := mountAt(table, path)
+	if !found || !matchFSType(v.FSType, m.FSType) || v.Source != "" && !sameSource(v.Source, m.Source) {
+		return "", false
+	}
+	return path, true
+}

@@ -2,6 +2,7 @@ package fsguard
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,5 +237,48 @@ func TestPrepareDeviceAfterACrash(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(target, "f19")); err != nil || string(b) != "acknowledged\n" {
 		t.Errorf("a file fsynced before the crash: %q, %v", b, err)
+	}
+}
+
+// TestPrepareDeviceDropsWhatThisHostCached: this host held the device
+// before (any opener that stayed: a multipath daemon, a monitoring tool, a
+// device never detached, as a shared LUN under fence_scsi never is), so the
+// kernel still caches its blocks as they were then. Another node has since
+// written to it. The checker and the mount must read the device as it is
+// now, not as this host last saw it: a mount of stale metadata would write
+// the old node's view back over the new node's data. (For ext4 this holds
+// because e2fsck drops the device's buffers, BLKFLSBUF, when it closes it;
+// a checker that did not would fail here.)
+func TestPrepareDeviceDropsWhatThisHostCached(t *testing.T) {
+	l := fstest.LoopImage(t, 32)
+	// Another opener on this host reads the whole device: every block is
+	// now in this host's cache for the device.
+	held, err := os.Open(l.Dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := io.Copy(io.Discard, held); err != nil {
+		t.Fatal(err)
+	}
+	// "Another node" writes a file, straight to the export (the image),
+	// past this host's cache for the device.
+	marker := filepath.Join(t.TempDir(), "marker")
+	if err := os.WriteFile(marker, []byte("written by the other node\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("debugfs", "-w", "-R", "write "+marker+" marker", l.Image).CombinedOutput(); err != nil {
+		t.Fatalf("debugfs: %v\n%s", err, out)
+	}
+	log, _ := testLogger(t)
+	target := t.TempDir()
+	p, err := prepare(t, log, Volume{Path: target, Device: l.Dev, FSType: "ext4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release(context.Background())
+	data, err := os.ReadFile(filepath.Join(target, "marker"))
+	if err != nil || string(data) != "written by the other node\n" {
+		t.Fatalf("the mount shows the device as this host cached it, not as it is: marker %q, %v", data, err)
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 func TestJudgeFsck(t *testing.T) {
@@ -76,13 +77,7 @@ func TestCheckerIgnoringSIGTERMDiesAtOnceWhenTheLeaseEnds(t *testing.T) {
 		_, err := runChecker(ctx, checker{program: script, judge: judgeFsck}, "/dev/null", slog.New(slog.NewTextHandler(io.Discard, nil)))
 		done <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	var pid int
-	for pid == 0 && time.Now().Before(deadline) {
-		b, _ := os.ReadFile(pidFile)
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		time.Sleep(5 * time.Millisecond)
-	}
+	pid := fstest.WaitPidFile(pidFile, 5*time.Second)
 	if pid == 0 {
 		t.Fatal("the checker did not start")
 	}

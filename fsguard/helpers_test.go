@@ -1,43 +1,19 @@
 package fsguard
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
-// logBuffer collects a test's logs; they are printed when the test fails.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(t *testing.T) (*slog.Logger, *logBuffer) {
-	buf := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", buf)
-		}
-	})
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
+// testLogger is a debug-level logger whose output is printed when the test
+// fails (internal/testlog).
+func testLogger(t *testing.T) (*slog.Logger, *testlog.Buffer) { return testlog.New(t) }
 
 // prepare runs Prepare with a test timeout and releases what it prepared
 // when the test ends.

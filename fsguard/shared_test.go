@@ -108,3 +108,42 @@ func TestPrepareSharedHungMountDoesNotHang(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// MountedShared finds a shared filesystem mounted now, through a link, of
+// the expected type and source; nothing else (the fence record is read
+// there before the lock's holder dealt with the previous one).
+func TestMountedShared(t *testing.T) {
+	src := t.TempDir()
+	if err := os.Mkdir(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := fstest.BindFS(t, src)
+	link := filepath.Join(t.TempDir(), "data")
+	if err := os.Symlink(b.Mnt, link); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		v    Volume
+		want string
+	}{
+		{"mounted, through a link", Volume{Path: link, FSType: "fuse*", Source: src + "/"}, b.Mnt},
+		{"plain directory", Volume{Path: t.TempDir()}, ""},
+		{"a directory inside a mount", Volume{Path: filepath.Join(b.Mnt, "sub")}, ""},
+		{"missing path", Volume{Path: filepath.Join(src, "none")}, ""},
+		{"wrong type", Volume{Path: b.Mnt, FSType: "nfs4"}, ""},
+		{"wrong source", Volume{Path: b.Mnt, Source: "/elsewhere"}, ""},
+		{"block device mode", Volume{Path: b.Mnt, Device: "/dev/loop0", FSType: "ext4"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := MountedShared(c.v)
+			if got != c.want || ok != (c.want != "") {
+				t.Errorf("MountedShared = %q, %v; want %q", got, ok, c.want)
+			}
+		})
+	}
+	if left, _ := os.ReadDir(src); len(left) != 1 {
+		t.Errorf("the source holds %d entries after MountedShared, want only sub/: it wrote", len(left))
+	}
+}

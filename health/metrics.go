@@ -23,6 +23,7 @@ type Metrics struct {
 	childStarts  prometheus.Counter
 	restoreSecs  prometheus.Gauge
 	restoreBytes prometheus.Gauge
+	outcomes     *outcomeMetrics
 }
 
 func newMetrics() *Metrics {
@@ -56,6 +57,7 @@ func newMetrics() *Metrics {
 	m.registry.MustRegister(m.lockHeld, m.token, m.acquisitions, m.losses, m.waitingAhead, m.renewRTT, m.renewFails,
 		m.probeLatency, m.probeFails, m.childStarts, m.restoreSecs, m.restoreBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.outcomes = newOutcomeMetrics(m.registry)
 	return m
 }
 

@@ -57,7 +57,16 @@ type State struct {
 
 // NewState returns the state of a run for lock path lock.
 func NewState(lock string) *State {
-	return &State{snap: Snapshot{State: Connecting, Lock: lock}, started: time.Now(), metrics: newMetrics()}
+	s := &State{snap: Snapshot{State: Connecting, Lock: lock}, started: time.Now(), metrics: newMetrics()}
+	s.metrics.registry.MustRegister(newChildCollector(s.childPID), leaseCollector{s})
+	return s
+}
+
+// childPID is the running child's pid, 0 when none runs.
+func (s *State) childPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap.ChildPID
 }
 
 // Snapshot returns a copy of the state, with the lease remaining computed now.

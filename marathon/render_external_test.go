@@ -166,6 +166,27 @@ func TestRenderFenceOnLocalVolume(t *testing.T) {
 	}
 }
 
+// TestRenderFencePeers: the service's fence ids go to zkfence run as one
+// --fence-peers list.
+func TestRenderFencePeers(t *testing.T) {
+	s := Spec{ID: "/db/pg", Engine: "postgres", ZK: "zk:2181", Volume: VolumeSpec{Size: 100},
+		Fence: &FenceSpec{Agent: "fence_virsh", ID: "node-1", Peers: []string{"node-1", "node-2", "db 3"}, Required: new(bool)}}
+	out, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a App
+	json.Unmarshal(out, &a)
+	if want := "--fence-id node-1 --fence-peers 'node-1,node-2,db 3' -- postgres"; !strings.Contains(*a.Cmd, want) {
+		t.Fatalf("cmd %s\nwant %s", *a.Cmd, want)
+	}
+	s.Fence.Peers = nil
+	out, _ = Render(s)
+	if strings.Contains(string(out), "--fence-peers") {
+		t.Fatal("--fence-peers rendered without peers")
+	}
+}
+
 // TestRenderClaimVolume: the first deployment claims the new volume.
 func TestRenderClaimVolume(t *testing.T) {
 	out, err := Render(externalSpec(func(s *Spec) { s.ClaimVolume = true }))
@@ -199,6 +220,11 @@ func TestRenderExternalRefuses(t *testing.T) {
 		{"fence option shape", func(s *Spec) { s.Fence.Options = []string{"region"} }, "NAME=VALUE"},
 		{"fence timeout", func(s *Spec) { s.Fence.Timeout = "1h" }, "1s to 10m"},
 		{"fence options without agent", func(s *Spec) { s.Fence.Agent = "none" }, "need a fence agent"},
+		{"fence peers without agent", func(s *Spec) { s.Fence = &FenceSpec{Agent: "none", Peers: []string{"n1"}} }, "need a fence agent"},
+		{"empty fence peer", func(s *Spec) { s.Fence.Peers = []string{"n1", ""} }, "want 1 to 255 bytes"},
+		{"fence peer with a comma", func(s *Spec) { s.Fence.Peers = []string{"n1,n2"} }, "separates --fence-peers"},
+		{"fence peer with a newline", func(s *Spec) { s.Fence.Peers = []string{"n1\naction=on"} }, "control character"},
+		{"quoted fence peer", func(s *Spec) { s.Fence.Peers = []string{`"n1"`} }, "double quotes"},
 		{"driver as an option", func(s *Spec) { s.Volume.Options["driver"] = "pxd" }, "not as an option"},
 		{"bad rexray option", func(s *Spec) { s.Volume.Options["iops"] = "0" }, "positive integer"},
 		{"driver on a local volume", func(s *Spec) { s.Volume.Type = "root"; s.Volume.Name = ""; s.Fence = nil }, "for an external volume"},

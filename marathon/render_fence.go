@@ -9,7 +9,8 @@ import (
 
 // FenceSpec is the fence agent zkfence run uses to fence the previous
 // holder's node before it starts the database (zkfence run --fence-agent,
-// --fence-option, --fence-id, --fence-timeout, --fence-required). Render
+// --fence-option, --fence-id, --fence-timeout, --fence-required,
+// --fence-peers). Render
 // writes these flags into the task's command; zkfence run checks them.
 type FenceSpec struct {
 	Agent    string   `json:"agent,omitempty"`    // fence_aws, fence_virsh, ...; "none" renders no fencing
@@ -17,6 +18,10 @@ type FenceSpec struct {
 	ID       string   `json:"id,omitempty"`       // this node's fence id; fence_aws: the EC2 instance id, read at start
 	Timeout  string   `json:"timeout,omitempty"`  // --fence-timeout, 1s to 10m
 	Required *bool    `json:"required,omitempty"` // --fence-required; default true
+	// Peers (--fence-peers) are the fence ids of the service's nodes, the
+	// only ones zkfence run asks the agent to fence: an id read from a
+	// volume's fence record is fenced only when listed here.
+	Peers []string `json:"peers,omitempty"`
 }
 
 // fenceAgentNone is the agent name that renders no fencing at all.
@@ -49,8 +54,8 @@ func (f *FenceSpec) check() error {
 		return nil
 	}
 	if f.Agent == "" || f.Agent == fenceAgentNone {
-		if len(f.Options) > 0 || f.ID != "" || f.Timeout != "" || f.Required != nil {
-			return fmt.Errorf("%w: fence options, id, timeout and required need a fence agent", ErrBadInput)
+		if len(f.Options) > 0 || f.ID != "" || f.Timeout != "" || f.Required != nil || len(f.Peers) > 0 {
+			return fmt.Errorf("%w: fence options, id, timeout, required and peers need a fence agent", ErrBadInput)
 		}
 		return nil
 	}
@@ -70,10 +75,33 @@ func (f *FenceSpec) check() error {
 	if strings.ContainsFunc(f.ID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return fmt.Errorf("%w: fence id %q contains a control character", ErrBadInput, f.ID)
 	}
+	for _, p := range f.Peers {
+		if err := checkPeer(p); err != nil {
+			return err
+		}
+	}
 	if f.Timeout != "" {
 		if d, err := time.ParseDuration(f.Timeout); err != nil || d < time.Second || d > 10*time.Minute {
 			return fmt.Errorf("%w: fence timeout %q: want 1s to 10m", ErrBadInput, f.Timeout)
 		}
+	}
+	return nil
+}
+
+// checkPeer refuses a fence peer that zkfence run would refuse (the rules
+// of a fence agent's plug), or that holds the list's separator.
+func checkPeer(p string) error {
+	switch {
+	case p == "" || len(p) > 255:
+		return fmt.Errorf("%w: fence peer %q: want 1 to 255 bytes", ErrBadInput, p)
+	case strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Errorf("%w: fence peer %q contains a control character", ErrBadInput, p)
+	case strings.Contains(p, ","):
+		return fmt.Errorf("%w: fence peer %q contains a comma, which separates --fence-peers", ErrBadInput, p)
+	case strings.TrimSpace(p) != p:
+		return fmt.Errorf("%w: fence peer %q starts or ends with a blank", ErrBadInput, p)
+	case len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"':
+		return fmt.Errorf("%w: fence peer %q is in double quotes", ErrBadInput, p)
 	}
 	return nil
 }
@@ -94,6 +122,9 @@ func (f *FenceSpec) fenceArgs() (args []string, before string) {
 	case f.Agent == fenceAWS:
 		args = append(args, "--fence-id", shExpand("$ZKFENCE_FENCE_ID"))
 		before = ec2FenceID
+	}
+	if len(f.Peers) > 0 {
+		args = append(args, "--fence-peers", shQuote(strings.Join(f.Peers, ",")))
 	}
 	if f.Timeout != "" {
 		args = append(args, "--fence-timeout", shQuote(f.Timeout))

@@ -1,8 +1,6 @@
 package restore
 
 import (
-	"github.com/zkfence/zkfence/internal/durable"
-
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/durable"
 )
 
 // backupTool is an engine's way of writing a consistent copy of a running
@@ -104,4 +105,191 @@ func newBackupDir(cfg BackupConfig, t time.Time) (dir, name string, err error) {
 		return dir, name, err
 	}
 	return "", "", fmt.Errorf("no free backup name like %s in %s", base, cfg.To)
+}
+
+// DefaultStaleAfter is the age after which retention removes an incomplete
+// backup: older than any backup that is still being written.
+const DefaultStaleAfter = 24 * time.Hour
+
+// BackupConfig says what to back up, how to reach the server, and where to.
+type BackupConfig struct {
+	Engine string // "postgres" or "mysql"
+	To     string // the catalog
+	Keep   int    // complete backups of this engine to keep; 0 keeps all
+	// DataDir is the server's data directory: mariadb-backup reads the
+	// files from it (passed as --datadir); unused for postgres.
+	DataDir string
+	Conn    Conn
+	// UID and GID run the backup tool as that user (-1: as zkfence), so
+	// that peer authentication sees the database's OS user.
+	UID, GID int
+	// Token, when non-zero, is recorded in the manifest.
+	Token int64
+	// StaleAfter: 0 is DefaultStaleAfter.
+	StaleAfter time.Duration
+	// Tool overrides the path of pg_basebackup or mariadb-backup
+	// (xtrabackup, whose options are the same, works for MySQL).
+	Tool string
+}
+
+// Conn is how the backup tool reaches the running server. Passwords come
+// from the tools' own environment (PGPASSWORD, ~/.pgpass; MYSQL_PWD) or a
+// defaults file, never from zkfence's flags.
+type Conn struct {
+	Host         string // PostgreSQL: host or socket directory; MySQL: host
+	Port         int    // 0: the tool's default
+	Socket       string // MySQL: socket file; PostgreSQL: socket directory (same as Host)
+	User         string // "" : postgres for PostgreSQL, root for MySQL
+	DefaultsFile string // MySQL: --defaults-file for mariadb-backup
+}
+
+// Validate checks a backup configuration without touching anything; its
+// errors wrap ErrRefused.
+func (c BackupConfig) Validate() error {
+	if _, ok := engines[c.Engine]; !ok {
+		return refusedf("backup engine %q: want postgres or mysql", c.Engine)
+	}
+	if c.To == "" || !filepath.IsAbs(c.To) {
+		return refusedf("backup destination %q: want an absolute directory", c.To)
+	}
+	if c.Keep < 0 || c.StaleAfter < 0 || c.Conn.Port < 0 || c.Conn.Port > 65535 {
+		return refusedf("--keep, ports and ages must not be negative (keep %d, port %d)", c.Keep, c.Conn.Port)
+	}
+	if c.UID < -1 || c.GID < -1 {
+		return refusedf("backup user %d:%d: want ids >= 0, or -1", c.UID, c.GID)
+	}
+	if c.Engine == Postgres && c.Conn.Socket != "" && c.Conn.Host != "" && c.Conn.Socket != c.Conn.Host {
+		return refusedf("postgres: give the socket directory or a host, not both")
+	}
+	return nil
+}
+
+func (c BackupConfig) staleAfter() time.Duration {
+	if c.StaleAfter == 0 {
+		return DefaultStaleAfter
+	}
+	return c.StaleAfter
+}
+
+func backupFailedf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBackupFailed}, args...)...)
+}
+
+// Scheduler takes a backup every interval while it runs. The run pipeline
+// starts it once the child runs with the lock held, and stops it when the
+// lock is lost or the child exits: Stop cancels a backup in flight (its
+// directory is removed, or pruned later if zkfence dies) and waits for it.
+type Scheduler struct {
+	cfg    BackupConfig
+	every  time.Duration
+	log    *slog.Logger
+	onDone func(Manifest, error) // tests
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewScheduler returns a scheduler for cfg every interval (> 0). onDone,
+// if not nil, is called after every backup with its result.
+func NewScheduler(cfg BackupConfig, every time.Duration, log *slog.Logger, onDone func(Manifest, error)) *Scheduler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Scheduler{cfg: cfg, every: every, log: log, onDone: onDone}
+}
+
+// Start begins the schedule: the first backup one interval from now, since
+// the server has just started. A failed backup is logged and retried at the
+// next tick; it never stops the child. Start after Start is a no-op.
+func (s *Scheduler) Start(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done != nil {
+		return
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go s.loop(ctx, s.done)
+}
+
+// Stop cancels the schedule and any backup in flight, and waits for them.
+func (s *Scheduler) Stop() {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
+
+func (s *Scheduler) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m, err := Backup(ctx, s.cfg, s.log)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("scheduled backup failed; retrying at the next interval", "err", err, "every", s.every)
+		}
+		if s.onDone != nil {
+			s.onDone(m, err)
+		}
+	}
+}
+
+// Prune applies retention to a catalog: of the complete backups of engine,
+// the keep newest stay (keep 0 keeps all); incomplete backups (no complete
+// manifest) older than staleAfter are removed, since no backup still being
+// written is that old. A backup whose manifest is unreadable or invalid is
+// left for an operator to look at. A complete backup loses its manifest
+// first, so that a removal cut short leaves an incomplete backup, never a
+// complete-looking one with files missing.
+func Prune(catalog, engine string, keep int, staleAfter time.Duration, log *slog.Logger) error {
+	entries, err := List(catalog)
+	if err != nil {
+		return err
+	}
+	kept := 0
+	var errs []error
+	for _, e := range entries { // complete ones come first, newest first
+		switch {
+		case e.Complete() && e.Manifest.Engine == engine:
+			kept++
+			if keep == 0 || kept <= keep {
+				continue
+			}
+			log.Info("retention: removing backup", "backup", e.Name, "created", e.Manifest.Created, "keep", keep)
+		case errors.Is(e.Err, errIncomplete) && time.Since(e.ModTime) > staleAfter:
+			log.Warn("retention: removing an incomplete backup", "backup", e.Name, "modified", e.ModTime)
+		default:
+			if e.Err != nil && !errors.Is(e.Err, errIncomplete) {
+				log.Warn("retention: leaving a backup whose manifest is invalid", "backup", e.Name, "err", e.Err)
+			}
+			continue
+		}
+		errs = append(errs, removeBackup(e.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+// removeBackup removes one backup directory, its manifest first.
+func removeBackup(dir string) error {
+	if err := os.Remove(filepath.Join(dir, ManifestName)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	if err := durable.SyncDir(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/internal/dbtest"
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
 // These tests run real PostgreSQL 15 and MariaDB 10.11 servers (Debian's
@@ -118,7 +119,7 @@ func (e *dbEnv) restoreConfig() Config {
 }
 
 // restore runs Run and checks which backup it restored.
-func (e *dbEnv) restore(t *testing.T, want string) *logBuffer {
+func (e *dbEnv) restore(t *testing.T, want string) *testlog.Buffer {
 	t.Helper()
 	log, logs := testLogger(t)
 	res, err := Run(context.Background(), e.restoreConfig(), log)

@@ -1,7 +1,6 @@
 package restore
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,35 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
-// logBuffer collects a test's logs (and echoes them with -v).
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-	t  testing.TB
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Logf("%s", bytes.TrimRight(p, "\n"))
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(t testing.TB) (*slog.Logger, *logBuffer) {
-	lb := &logBuffer{t: t}
-	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
-}
+// testLogger is a debug-level logger whose output is printed when the test
+// fails (internal/testlog).
+func testLogger(t testing.TB) (*slog.Logger, *testlog.Buffer) { return testlog.New(t) }
 
 // pgFiles is a small synthetic PostgreSQL data directory; a key ending in
 // "/" is an empty directory.

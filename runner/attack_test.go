@@ -182,7 +182,7 @@ func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
 		return heldexec.Run(cmd)
 	}}
 	t.Cleanup(func() {
-		if pid := readPidFile(pidFile); pid > 0 {
+		if pid := fstest.PidFile(pidFile); pid > 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
@@ -193,11 +193,7 @@ func TestAttackRestoreScriptDaemonSurvivesTheRun(t *testing.T) {
 	if !errors.Is(err, ErrLockLost) {
 		t.Errorf("error %v, want ErrLockLost", err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for readPidFile(pidFile) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	pid := readPidFile(pidFile)
+	pid := fstest.WaitPidFile(pidFile, time.Second)
 	if pid == 0 {
 		t.Fatal("the restore script's daemon never started")
 	}

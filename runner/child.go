@@ -23,7 +23,7 @@ func (r *run) startChild() (Child, error) {
 		"ZKFENCE_LOCK_NODE="+r.lease.Node(),
 		"ZKFENCE_HOLDER="+r.self.String(),
 	)
-	spec, ready, err := r.guardSpec(supervise.Spec{
+	spec, ready, err := r.freezeGuardSpec(supervise.Spec{
 		Argv: r.cfg.Command, Env: env, User: r.cfg.User, Group: r.cfg.Group, SignalMap: r.cfg.SignalMap,
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func (r *run) stop(child Child, deadline time.Time, policy supervise.StopPolicy)
 		err := r.stopOnce(child, deadline, policy)
 		if err == nil {
 			r.childDead = true
-			r.disarmGuard()
+			r.disarmFreezeGuard()
 			if r.unpin != nil {
 				r.unpin()
 				r.unpin = nil

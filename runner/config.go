@@ -44,6 +44,14 @@ type Config struct {
 	// start when that fails (otherwise the lock-delay is waited out).
 	Fencer        Fencer
 	FenceRequired bool
+	// FencePeers, if not nil, are the fence ids the agent may be asked to
+	// fence: this service's nodes (--fence-peers). A fence id read from a
+	// volume's fence record is fenced only when listed here (nil: never),
+	// since whoever can write that record as zkfence's user would choose
+	// whom root fences; one from ZooKeeper (written by holders with its
+	// credentials) must be listed only when the list is given. An id that
+	// is not listed is a fence that failed (FenceRequired refuses).
+	FencePeers []string
 	// Attach, if set, attaches the device under the lock (see Attach).
 	Attach *Attach
 	// FastTakeover, if set (it needs Fencer), lets this run, as the first
@@ -92,6 +100,9 @@ func (c *Config) Validate() error {
 		if _, real := c.Clock.(clock.Real); !real {
 			return fmt.Errorf("%w: the freeze guard runs on the kernel's clock, not on a fake one", ErrRefused)
 		}
+	}
+	if c.FencePeers != nil && c.Fencer == nil {
+		return fmt.Errorf("%w: --fence-peers needs --fence-agent", ErrRefused)
 	}
 	if c.FastTakeover != nil && c.Fencer == nil {
 		return fmt.Errorf("%w: --fast-takeover needs --fence-agent: a holder is taken over only once it is confirmed off", ErrRefused)

@@ -203,6 +203,9 @@ type fakeStorage struct {
 	// error, as fsguard does when it could not unmount what it mounted.
 	roots       []string
 	heldOnError bool
+	// readable are the mount points Readable reports (shared filesystems
+	// mounted before Prepare); each read is recorded.
+	readable []string
 }
 
 func (s *fakeStorage) Prepare(ctx context.Context) (Guarded, error) {
@@ -216,6 +219,13 @@ func (s *fakeStorage) Prepare(ctx context.Context) (Guarded, error) {
 		}
 	}
 	return s, nil
+}
+
+func (s *fakeStorage) Readable() []string {
+	if len(s.readable) > 0 {
+		s.ev.add("storage readable")
+	}
+	return s.readable
 }
 
 func (s *fakeStorage) Roots() []string { return s.roots }

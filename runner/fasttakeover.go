@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/zkfence/zkfence/lock"
@@ -57,6 +58,11 @@ func (w *holderWatch) run(ctx context.Context) {
 	if h.FenceID == w.self.FenceID {
 		log.Error("fast takeover: the holder has this node's own fence id; fencing it would fence this node: give every node its own --fence-id",
 			"fence_id", h.FenceID)
+		return
+	}
+	if w.cfg.FencePeers != nil && !slices.Contains(w.cfg.FencePeers, h.FenceID) {
+		log.Error("fast takeover: the holder's fence id is not in --fence-peers: not fencing it; waiting for its session to expire "+
+			"(list it in --fence-peers if it is one of this service's nodes)", "fence_id", h.FenceID)
 		return
 	}
 	ft := w.cfg.FastTakeover
@@ -134,23 +140,24 @@ func (w *holderWatch) fenceAndDelete(ctx context.Context, node lock.ContenderNod
 	if prev.Found() && prev.Token > node.Token {
 		return fmt.Errorf("the fence state names token %d, newer than the holder's %d", prev.Token, node.Token)
 	}
-	if unsettled(prev, node.Token) {
-		// The holder died before it wrote itself in, while it was still
-		// dealing with ITS predecessor (fencing it, or waiting out the
-		// lock-delay), which never released and was never confirmed off. A
-		// FencedBy for the holder would hide that predecessor from the next
-		// holder: leave its state as it is (the next holder fences it, or
-		// waits it out). The holder itself, confirmed off, never wrote
-		// anything, so it touched no storage (takeOver writes first).
-		w.cfg.Logger.Warn("fast takeover: the holder had not yet recorded itself; its predecessor's state is kept for the next holder",
-			"predecessor_token", prev.Token, "predecessor_fence_id", prev.FenceID)
+	if !prev.Found() || prev.Token < node.Token {
+		// The holder died before it wrote itself in, while it may still
+		// have been dealing with ITS predecessor (fencing it, or waiting out
+		// the lock-delay): one the state names that never released and was
+		// never confirmed off, or one that only a volume's fence record
+		// names (the state missing, or restored from a backup and older
+		// than the volumes). A FencedBy for the holder would hide that
+		// predecessor from the next holder: leave the state as it is (the
+		// next holder fences it, or waits it out). The holder itself,
+		// confirmed off, never wrote anything, so it touched no storage
+		// (takeOver writes first): it needs no record.
+		w.cfg.Logger.Warn("fast takeover: the holder had not yet recorded itself; the fence state is kept for the next holder",
+			"state_token", prev.Token, "state_fence_id", prev.FenceID)
 		return w.deleteHolder(node)
 	}
 	st := lock.FenceState{Service: w.cfg.LockPath, Token: node.Token, Holder: h.String(), FenceID: h.FenceID,
 		Updated: w.cfg.Clock.Now().UTC(), FencedBy: w.self.FenceID}
-	if prev.Found() && prev.Token == node.Token {
-		st.Takeover = prev.Takeover
-	}
+	st.Takeover = prev.Takeover // the holder's own state (prev.Token == node.Token)
 	wctx, cancel := context.WithTimeout(ctx, zkTimeout)
 	defer cancel()
 	if _, err := w.sess.WriteFenceState(wctx, w.cfg.LockPath, prev, st); err != nil {
@@ -165,12 +172,4 @@ func (w *holderWatch) deleteHolder(node lock.ContenderNode) error {
 		return err
 	}
 	return nil
-}
-
-// unsettled reports whether prev is the state of a holder before the one
-// with token (which has not written its own yet) that neither released nor
-// was confirmed off: it may still write, and must be dealt with by the next
-// holder.
-func unsettled(prev lock.VersionedFenceState, token int64) bool {
-	return prev.Found() && prev.Token < token && !prev.Released && prev.FencedBy == ""
 }

@@ -120,11 +120,49 @@ func TestFastTakeoverKeepsAnUnsettledEarlierHolder(t *testing.T) {
 	}
 }
 
-// nopTakeoverMetrics is a takeoverMetrics that records nothing.
+// nopTakeoverMetrics discards what the fast takeover reports.
 type nopTakeoverMetrics struct{}
 
 func (nopTakeoverMetrics) TakeoverProbe(bool)             {}
 func (nopTakeoverMetrics) Takeover(string, time.Duration) {}
+
+// --fence-peers given: the fast takeover fences a holder whose fence id
+// (from its lock node's data) the list names, and no other; an unlisted
+// holder is left to its session expiry, however dead it looks.
+func TestFastTakeoverFencesOnlyListedPeers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no ZooKeeper")
+	}
+	srv := zkserver.Start(t, zkserver.Options{TickTime: 200 * time.Millisecond})
+	p := "/review/peers"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b := dialZK(t, srv.Addr())
+	held, err := b.Acquire(ctx, lock.AcquireOptions{Path: p, Data: lock.Holder{Host: "b", FenceID: "node-y", HTTP: "127.0.0.1:1"}.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialZK(t, srv.Addr())
+	ev := &events{}
+	var logs strings.Builder
+	cfg := Config{LockPath: p, Fencer: &fakeFencer{ev: ev}, FenceID: "node-c", FencePeers: []string{"node-a", "node-c"},
+		Clock: clock.Real{}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		FastTakeover: &FastTakeover{Probe: 20 * time.Millisecond, After: 1, ProbeTimeout: 20 * time.Millisecond}}
+	hw := &holderWatch{sess: c, cfg: &cfg, self: lock.Holder{Host: "c", FenceID: "node-c"},
+		holder: held.Node[strings.LastIndex(held.Node, "/")+1:], metrics: nopTakeoverMetrics{}, client: &http.Client{}}
+	runCtx, stop := context.WithTimeout(ctx, 2*time.Second)
+	defer stop()
+	hw.run(runCtx)
+	if got := ev.list(); len(got) != 0 {
+		t.Fatalf("the agent was asked %v for node-y, which --fence-peers does not list", got)
+	}
+	if _, err := c.ReadContender(p, hw.holder); err != nil {
+		t.Fatalf("the holder's lock node: %v; want it left alone", err)
+	}
+	if !strings.Contains(logs.String(), "not in --fence-peers") {
+		t.Fatalf("log lacks the reason:\n%s", logs.String())
+	}
+}
 
 // Chaos suite, issue 21: a waiter whose fast takeover is still fencing the
 // holder when the lock comes to it anyway (the holder's session expired) has

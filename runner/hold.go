@@ -19,7 +19,7 @@ func (r *run) acquire(ctx context.Context) error {
 	}
 	r.holding, r.lease = h, h.Lease()
 	r.followLease()
-	if err := r.armGuard(); err != nil {
+	if err := r.armFreezeGuard(); err != nil {
 		return fmt.Errorf("freeze guard: %w", err)
 	}
 	holder := r.self.String()

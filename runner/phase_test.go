@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -288,21 +287,22 @@ func phases() []phase {
 					cmd := heldexec.Command(ctx, "/bin/sh", "-c", `trap "" TERM; echo $$ > `+pidFile+`; sleep 30`)
 					err := heldexec.Run(cmd)
 					h.ev.add("fsck ended")
-					if pid := readPidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !fstest.Zombie(pid) {
+					if pid := fstest.PidFile(pidFile); pid > 0 && syscall.Kill(pid, 0) == nil && !fstest.Zombie(pid) {
 						h.ev.add(fmt.Sprintf("fsck pid %d STILL ALIVE", pid))
 					}
 					return err
 				}
 				h.storage.ev = h.ev
 				h.cfg.Storage = s
-				h.t.Cleanup(func() { syscall.Kill(readPidFile(pidFile), syscall.SIGKILL) })
+				h.t.Cleanup(func() {
+					if pid := fstest.PidFile(pidFile); pid > 0 { // kill(0) would hit the test's own group
+						syscall.Kill(pid, syscall.SIGKILL)
+					}
+				})
 				h.pidFile = pidFile
 			},
 			drive: func(h *harness) {
-				deadline := time.Now().Add(5 * time.Second)
-				for readPidFile(h.pidFile) == 0 && time.Now().Before(deadline) {
-					time.Sleep(5 * time.Millisecond)
-				}
+				fstest.WaitPidFile(h.pidFile, 5*time.Second)
 				h.lease.lose(lock.ErrLeaseDeadline)
 			},
 			want:    []string{"storage prepare", "fsck ended"},
@@ -423,15 +423,6 @@ func inOrder(got, want []string) bool {
 	return i == len(want)
 }
 
-func readPidFile(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
 // unclean is a previous holder that did not release, with a fence id.
 var unclean = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, FenceID: "node-a"}, Version: 3}
 
@@ -496,6 +487,50 @@ func fencingPhases() []phase {
 			},
 			notWant: []string{"fence off", "storage prepare", "child started"},
 			errIs:   []error{ErrFencingFailed},
+		},
+		{
+			// --fence-peers given: an id from ZooKeeper must be listed too.
+			name: "ZooKeeper names node-y, not in --fence-peers, required: not fenced, refused",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.hold.state.FenceID = "node-y"
+				h.cfg.FencePeers = []string{"node-a", "node-c"}
+				h.cfg.FenceRequired = true
+			},
+			want:    []string{"lock acquired", "lock released"},
+			notWant: []string{"fence off", "storage prepare", "child started", "fence state claimed"},
+			errIs:   []error{ErrFencingFailed},
+		},
+		{
+			name: "ZooKeeper names node-y, not in --fence-peers, not required: not fenced, FENCING FAILED, the lock-delay",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.hold.state.FenceID = "node-y"
+				h.cfg.FencePeers = []string{"node-a"}
+				h.cfg.Fence.LockDelay = 5 * time.Second
+				h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
+			},
+			drive: func(h *harness) {
+				h.waitTimers(2)
+				h.clk.Advance(5 * time.Second)
+				h.waitStarted()
+				if got := h.hold.state.Takeover; got != "FENCING FAILED, waited lock-delay" {
+					h.t.Errorf("fence state takeover %q", got)
+				}
+				h.child.exit(0)
+			},
+			want:    []string{"fence state claimed", "storage prepare", "child started"},
+			notWant: []string{"fence off"},
+			logs:    []string{"FENCING FAILED", `fence id \"node-y\" is not in --fence-peers`},
+		},
+		{
+			name: "ZooKeeper names node-a, listed in --fence-peers: fenced",
+			setup: func(h *harness) {
+				withFencer(h, &fakeFencer{})
+				h.cfg.FencePeers = []string{"node-c", "node-a"}
+			},
+			drive: func(h *harness) { h.waitStarted(); h.child.exit(0) },
+			want:  []string{"fence off node-a", "fence state claimed", "unfence node-b", "storage prepare", "child started"},
 		},
 		{
 			name:    "lease lost while fencing: nothing starts",

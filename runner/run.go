@@ -50,6 +50,10 @@ type run struct {
 	// filesystem; it may write whenever the volume answers again, so the
 	// lock is not let go (cleanup).
 	storageStuck bool
+	// fencedOnVolumes are the holders named by volumes' fence records (not
+	// by ZooKeeper) that the agent confirmed off: only their own records
+	// skip the lock-delay (fence.Claim.FencedHolders).
+	fencedOnVolumes []fence.FencedHolder
 
 	// childDead is true when no child was started or its whole tree was
 	// confirmed gone: only then may the volumes and the lock be released.
@@ -106,7 +110,10 @@ func newRun(cfg Config, d deps) *run {
 //
 //  1. lock: queue for the lock; the lease starts (and the freeze guard is
 //     armed) the moment it is held.
-//  2. takeOver: read the ZooKeeper fence state; fence (or wait out) a
+//  2. takeOver: read the ZooKeeper fence state (with a fence agent, read
+//     also the fence records of the shared volumes already mounted,
+//     writing nothing: they name the previous holder when the state names
+//     nobody, or an older one); fence (or wait out) a
 //     previous holder that did not let go cleanly; write ourselves in.
 //  3. attach, then storage: attach the device; check, fsck and mount the
 //     volumes; put our token on them.

@@ -17,6 +17,12 @@ type Storage interface {
 	// when something it mounted could not be unmounted: the run then tries
 	// Release again and, if that fails, does not let go of the lock (I8).
 	Prepare(ctx context.Context) (Guarded, error)
+	// Readable lists the mount points whose fence records can be read
+	// before Prepare, without writing anything: shared filesystems that
+	// are mounted already (--mount without --device). A block device that
+	// Prepare attaches, fsck's and mounts has no record to read until
+	// then. It may touch the filesystem (resolving links): call it bounded.
+	Readable() []string
 }
 
 // Guarded is storage that passed Prepare.
@@ -105,6 +111,9 @@ func (r *run) prepareStorage(ctx context.Context) error {
 		// no longer names) still does.
 		c.Fenced = r.previous.Token
 	}
+	// Holders named by volumes' records and confirmed off: only their own
+	// records (token and holder) skip the lock-delay.
+	c.FencedHolders = r.fencedOnVolumes
 	// The lock-delay may make Acquire wait; beyond it the record's I/O must
 	// not hang the start on a mount that stopped answering.
 	limit := r.cfg.Fence.LockDelay + r.cfg.StopTime() + 10*time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
@@ -17,6 +18,8 @@ const zkTimeout = 10 * time.Second
 // takeOver reads who held the lock before us from the fence state beside the
 // lock in ZooKeeper, before any storage is touched, deals with that holder,
 // then writes us in (not released) so that the next holder can do the same.
+// When ZooKeeper names no previous holder, the fence records of the volumes
+// that can be read before anything is written may (dealWithUnrecorded).
 //
 // A previous holder that released cleanly needs nothing. One that did not
 // (it was cut off, frozen, killed, or could not confirm its child dead or
@@ -35,6 +38,7 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.previous = prev.FenceState // dealWithUnrecorded may name one from a volume instead
 	how, err := r.dealWithPrevious(ctx, prev)
 	if err != nil {
 		return err
@@ -50,7 +54,7 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.fenceState, r.previous = &next, prev.FenceState
+	r.fenceState = &next
 	return r.unfence(ctx)
 }
 
@@ -59,10 +63,30 @@ func (r *run) takeOver(ctx context.Context) error {
 func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceState) (string, error) {
 	switch {
 	case !prev.Found():
-		r.log.Info("no previous holder recorded in zookeeper", "fence_state", lock.FenceStatePath(r.cfg.LockPath))
-		return "first", nil
+		return r.dealWithUnrecorded(ctx)
 	case prev.Token > r.lease.Token():
 		return "", fmt.Errorf("%w: the fence state names token %d, newer than ours (%d)", fence.ErrFenced, prev.Token, r.lease.Token())
+	}
+	// A state restored from a backup (or rolled back) names an older holder
+	// than the volumes do: the one after it, which the volumes' records
+	// name, may not have released. It is dealt with instead: it dealt with
+	// its own predecessor before it touched storage (takeOver writes first).
+	holders, _, _, err := r.previousOnVolumes(ctx)
+	if err != nil {
+		return "", err
+	}
+	var newer []lock.FenceState
+	for _, h := range holders {
+		if h.Token > prev.Token {
+			newer = append(newer, h)
+		}
+	}
+	if len(newer) > 0 {
+		r.log.Warn("the fence state in zookeeper is older than a volume's fence record (restored or rolled back)",
+			"state_token", prev.Token, "volume_token", newer[0].Token)
+		return r.dealWithVolumeHolders(ctx, newer)
+	}
+	switch {
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
 		return "released", nil
@@ -95,31 +119,71 @@ func (r *run) dealWithPrevious(ctx context.Context, prev lock.VersionedFenceStat
 // fencePrevious fences the previous holder's node and waits for the agent's
 // confirmation. A confirmed fence skips the lock-delay (r.fenced).
 func (r *run) fencePrevious(ctx context.Context, prev lock.FenceState) (string, error) {
-	var err error
-	if prev.FenceID == "" {
-		err = errors.New("the previous holder recorded no fence id")
-	} else {
-		r.log.Warn("previous holder did not release cleanly: fencing it before touching storage",
-			"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
-		start := r.clock.Now()
-		if err = r.cfg.Fencer.Off(ctx, prev.FenceID); err == nil {
-			r.fenced = true
-			r.log.Info("previous holder fenced: the agent confirmed its node off", "fence_id", prev.FenceID,
-				"took", r.clock.Now().Sub(start).Round(time.Millisecond))
-			return "fenced " + prev.FenceID, nil
-		}
+	err := r.fenceOff(ctx, prev, false)
+	if err == nil {
+		r.fenced = true
+		return "fenced " + prev.FenceID, nil
 	}
-	if ctx.Err() != nil {
-		return "", context.Cause(ctx)
+	if err := r.fencingFailed(ctx, prev, err); err != nil {
+		return "", err
 	}
-	if r.cfg.FenceRequired {
-		return "", fmt.Errorf("%w: %s (fence id %q): %v", ErrFencingFailed, prev.Holder, prev.FenceID, err)
-	}
-	r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "fence_id", prev.FenceID, "err", err)
 	if r.cfg.Fence == nil {
 		return "FENCING FAILED, no storage", nil
 	}
 	return "FENCING FAILED, waited lock-delay", r.waitLockDelay(ctx)
+}
+
+// fenceOff fences prev's node and waits for the agent's confirmation.
+// fromVolume says that prev was read from a volume's fence record rather
+// than from ZooKeeper (see peer).
+func (r *run) fenceOff(ctx context.Context, prev lock.FenceState, fromVolume bool) error {
+	if prev.FenceID == "" {
+		return errors.New("the previous holder recorded no fence id")
+	}
+	if err := r.peer(prev.FenceID, fromVolume); err != nil {
+		return err
+	}
+	r.log.Warn("previous holder did not release cleanly: fencing it before touching storage",
+		"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
+	start := r.clock.Now()
+	if err := r.cfg.Fencer.Off(ctx, prev.FenceID); err != nil {
+		return err
+	}
+	r.log.Info("previous holder fenced: the agent confirmed its node off", "fence_id", prev.FenceID,
+		"took", r.clock.Now().Sub(start).Round(time.Millisecond))
+	return nil
+}
+
+// peer refuses to have the agent fence id unless --fence-peers lists it.
+// An id from a volume's fence record always needs the list: anyone who can
+// write that record as zkfence's user would otherwise choose whom root
+// fences (any node the agent reaches, or this node under another name: a
+// short container id, a short host name). An id from ZooKeeper, written by
+// holders with its credentials, needs it only when the list is given.
+func (r *run) peer(id string, fromVolume bool) error {
+	switch {
+	case slices.Contains(r.cfg.FencePeers, id):
+		return nil
+	case r.cfg.FencePeers == nil && !fromVolume:
+		return nil
+	case r.cfg.FencePeers == nil:
+		return fmt.Errorf("fence id %q comes from a volume's fence record and no --fence-peers is given: not fenced "+
+			"(a volume's record does not choose whom the agent fences; list it in --fence-peers if it is one of this service's nodes)", id)
+	}
+	return fmt.Errorf("fence id %q is not in --fence-peers: not fenced (list it in --fence-peers if it is one of this service's nodes)", id)
+}
+
+// fencingFailed judges a fence of prev that failed with err: nil when the
+// lock-delay may be waited out instead (logged as FENCING FAILED).
+func (r *run) fencingFailed(ctx context.Context, prev lock.FenceState, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if r.cfg.FenceRequired {
+		return fmt.Errorf("%w: %s (fence id %q): %v", ErrFencingFailed, prev.Holder, prev.FenceID, err)
+	}
+	r.log.Error("FENCING FAILED: waiting out the lock-delay instead", "fence_id", prev.FenceID, "err", err)
+	return nil
 }
 
 // unfence gives this node back its access to the storage, for agents that

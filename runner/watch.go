@@ -93,7 +93,7 @@ func (r *run) cleanup(err error) error {
 	}
 	clean := r.childDead && !r.storageStuck && !r.strays
 	if clean {
-		r.disarmGuard()
+		r.disarmFreezeGuard()
 		clean = r.releaseStorage()
 	}
 	if !clean {

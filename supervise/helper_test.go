@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 // TestHelperRule: a direct child of the wrapper is a helper when the wrapper
@@ -243,7 +245,7 @@ func TestHelpersSurviveStop(t *testing.T) {
 		t.Errorf("helper from before Start: status %#x, %v; want exit 4", uint32(ws), err)
 	}
 	for name, cmd := range during {
-		if got := exitStatus(cmd.Wait()); got != 4 {
+		if got := fstest.ExitStatus(cmd.Wait()); got != 4 {
 			t.Errorf("helper %q: exit %d, want 4", name, got)
 		}
 	}

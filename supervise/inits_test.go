@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 // initKind names one of the inits compared side by side: zkwrap (built on
@@ -109,7 +111,7 @@ func (r *initRun) signal(t *testing.T, sig syscall.Signal) {
 // wait waits for the init to exit and returns its exit code (unshare passes
 // it through).
 func (r *initRun) wait() int {
-	return exitStatus(r.cmd.Wait())
+	return fstest.ExitStatus(r.cmd.Wait())
 }
 
 // runInit runs child under kind to the end and returns its exit code and

@@ -194,17 +194,3 @@ func reapGroup(pgid int) {
 		}
 	}
 }
-
-// exitStatus is the exit code of a finished command (-1 when it did not run).
-func exitStatus(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
-	}
-	return -1
-}

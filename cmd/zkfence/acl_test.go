@@ -12,6 +12,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/internal/fstest"
 )
 
 // aclPaths makes two lock paths for the test: one with an open ACL (made by
@@ -62,7 +63,7 @@ func TestCheckReportsLockPathACLProblems(t *testing.T) {
 				cmd.Env = append(cmd.Env, "ZKFENCE_ZK_AUTH="+tt.auth)
 			}
 			out, err := cmd.CombinedOutput()
-			if code := exitCode(err); code != tt.code || !strings.Contains(string(out), tt.want) {
+			if code := fstest.ExitStatus(err); code != tt.code || !strings.Contains(string(out), tt.want) {
 				t.Fatalf("exit %d, want %d and %q\n%s", code, tt.code, tt.want, out)
 			}
 			if strings.Contains(string(out), "s3cret") || strings.Contains(string(out), "wr0ng") {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // agentMetadata is what the test agents answer to action=metadata: enough
@@ -59,39 +56,7 @@ func agentCalls(t *testing.T, dir string) []string {
 // kills to power the "node" off.
 func startNodeWrapper(t *testing.T, env []string, args ...string) *wrapper {
 	t.Helper()
-	w := &wrapper{t: t, cmd: exec.Command(binary, args...), done: make(chan struct{})}
-	w.cmd.Env = append(append(os.Environ(), "TZ=UTC"), env...)
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	w.cmd.WaitDelay = 5 * time.Second
-	stderr, err := w.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			w.mu.Lock()
-			w.logs.WriteString(sc.Text() + "\n")
-			w.mu.Unlock()
-		}
-		w.code = exitCode(w.cmd.Wait())
-		close(w.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-w.done:
-		default:
-			w.stopOrKill()
-			syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
-		}
-		if t.Failed() {
-			t.Logf("zkfence %s\n%s", strings.Join(args, " "), w.log())
-		}
-	})
-	return w
+	return launchWrapper(t, true, env, args)
 }
 
 // logCount counts the log lines of w that contain s.

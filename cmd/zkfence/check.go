@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -72,6 +74,7 @@ func checkAction(c *cli.Context) error {
 	checkStorage(ctx, k, c)
 	checkFreezeGuard(k, c)
 	checkFenceAgent(ctx, k, c, cfg.FenceID)
+	checkFencePeers(k, cfg.FenceID, cfg.FencePeers)
 	return k.done()
 }
 
@@ -80,22 +83,22 @@ func checkAction(c *cli.Context) error {
 func checkFreezeGuard(k *checker, c *cli.Context) {
 	mode := c.String("freeze-guard")
 	switch mode {
-	case guardOff:
+	case runner.FreezeGuardOff:
 		k.info("freeze guard: off (--freeze-guard off)")
 		return
-	case guardAuto, guardOn:
+	case runner.FreezeGuardAuto, runner.FreezeGuardOn:
 	default:
 		k.problem("freeze guard: --freeze-guard %q is not auto, on or off", mode)
 		return
 	}
-	self, err := selfPath()
+	self, err := runner.SelfPath()
 	if err == nil {
-		err = probeFreezeGuard(self)
+		err = runner.ProbeFreezeGuard(self)
 	}
 	switch {
 	case err == nil:
 		k.ok("freeze guard: the child gets a PID namespace of its own; the kernel kills it at the lease deadline even while zkfence is frozen")
-	case mode == guardOn:
+	case mode == runner.FreezeGuardOn:
 		k.problem("freeze guard: --freeze-guard on, but the child cannot get a PID namespace of its own (CAP_SYS_ADMIN?): %v", err)
 	default:
 		k.info("WARNING: freeze guard unavailable, run goes without it (CAP_SYS_ADMIN?): %v", err)
@@ -201,5 +204,20 @@ func checkFenceAgent(ctx context.Context, k *checker, c *cli.Context, self strin
 		k.problem("fence agent: it reports this running node (%s) OFF: wrong --fence-id or agent options; a fence would be confirmed without happening", self)
 	default:
 		k.ok("fence agent: this node (%s) is %s", self, p)
+	}
+}
+
+// checkFencePeers shows --fence-peers, and warns when this node's own fence
+// id is listed: expected when every node shares one list (a run never
+// fences its own id), a mistake otherwise.
+func checkFencePeers(k *checker, self string, peers []string) {
+	if peers == nil {
+		return
+	}
+	k.info("fence peers (the only ids the agent is asked to fence): %s", strings.Join(peers, ", "))
+	if self != "" && slices.Contains(peers, self) {
+		k.info("WARNING: fence peers: the list holds this node's own fence id (%s): expected when every node shares one list "+
+			"(a run never fences its own id), but make sure it names this node under no other name (a short container id "+
+			"or host name): the agent would fence this node", self)
 	}
 }

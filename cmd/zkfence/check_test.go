@@ -15,7 +15,7 @@ import (
 func runCheck(t *testing.T, args ...string) (int, string) {
 	t.Helper()
 	out, err := exec.Command(binary, append([]string{"check"}, args...)...).CombinedOutput()
-	return exitCode(err), string(out)
+	return fstest.ExitStatus(err), string(out)
 }
 
 func TestCheckGoodAndBrokenSetups(t *testing.T) {

@@ -122,7 +122,7 @@ func TestBlockedStderrDoesNotDelayTheStop(t *testing.T) {
 	}
 	w.Close()
 	done := make(chan int, 1)
-	go func() { done <- exitCode(cmd.Wait()) }()
+	go func() { done <- fstest.ExitStatus(cmd.Wait()) }()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	waitFile(t, filepath.Join(dir, "a"), 15*time.Second)
 	b := startWrapper(t, []string{"DIR=" + dir, "NAME=b"}, edgeArgs(server.Addr(), p, "--", "sh", "-c", trappingChild)...)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,11 @@ func fenceAgentFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "fence-required", EnvVars: env("fence-required"),
 			Usage: "refuse to start when the previous holder cannot be fenced (without it: FENCING FAILED is " +
 				"logged and the lock-delay is waited out)"},
+		&cli.StringFlag{Name: "fence-peers", EnvVars: env("fence-peers"),
+			Usage: "the fence `ID[,ID...]` of this service's nodes: the only ids the agent is asked to fence. An id read " +
+				"from a volume's fence record is fenced only when listed here (without this flag, never: anyone who can " +
+				"write that record would choose whom root fences); an id from ZooKeeper is fenced as before without this " +
+				"flag, and only when listed with it. An id not listed is a fence that failed (--fence-required refuses)"},
 		&cli.StringFlag{Name: "fence-plug-param", EnvVars: env("fence-plug-param"), Value: fenceagent.DefaultPlugParam,
 			Usage: "`name` of the agent's target line: plug, or port for agents older than fence-agents 4"},
 	}
@@ -87,6 +93,30 @@ func fenceAgentFromFlags(c *cli.Context) (agent *fenceagent.Agent, fenceID strin
 		return nil, "", false, refused("--fence-agent %s: %v", path, withoutSentinel(err))
 	}
 	return a, fenceID, c.Bool("fence-required"), nil
+}
+
+// fencePeersFromFlags reads --fence-peers: nil when not given (or empty),
+// else the ids, each checked as the agent checks a plug, once each.
+// Refused without --fence-agent: the list only says whom the agent may fence.
+func fencePeersFromFlags(c *cli.Context) ([]string, error) {
+	v := strings.TrimSpace(c.String("fence-peers"))
+	if v == "" {
+		return nil, nil
+	}
+	if c.String("fence-agent") == "" {
+		return nil, refused("--fence-peers needs --fence-agent: it lists the nodes the agent may fence")
+	}
+	var peers []string
+	for _, id := range strings.Split(v, ",") {
+		id = strings.TrimSpace(id)
+		if err := fenceagent.ValidateFenceID(id); err != nil {
+			return nil, refused("--fence-peers: %v (want ID[,ID...])", withoutSentinel(err))
+		}
+		if !slices.Contains(peers, id) {
+			peers = append(peers, id)
+		}
+	}
+	return peers, nil
 }
 
 // selfFenceID is the default fence id (a variable for the tests).

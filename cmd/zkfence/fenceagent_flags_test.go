@@ -197,7 +197,7 @@ func TestFenceAgentFlagsHelp(t *testing.T) {
 	if err := app.Run([]string{"zkfence", "run", "--help"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"AGENT", "OPTION", "ID", "TIMEOUT", "REQUIRED", "PLUG_PARAM"} {
+	for _, v := range []string{"AGENT", "OPTION", "ID", "TIMEOUT", "REQUIRED", "PEERS", "PLUG_PARAM"} {
 		if !strings.Contains(out.String(), "$ZKFENCE_FENCE_"+v) {
 			t.Errorf("help lacks $ZKFENCE_FENCE_%s:\n%s", v, out.String())
 		}

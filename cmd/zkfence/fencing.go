@@ -110,6 +110,9 @@ func fencingFromFlags(c *cli.Context, cfg *runner.Config, state *health.State) e
 	if err != nil {
 		return err
 	}
+	if cfg.FencePeers, err = fencePeersFromFlags(c); err != nil {
+		return err
+	}
 	cfg.FenceID, cfg.FenceRequired = id, required
 	if agent != nil {
 		agent.Log = cfg.Logger
@@ -136,6 +139,16 @@ func (f agentFencer) Off(ctx context.Context, id string) error { return f.agent.
 
 // Unfence runs action=on for our own id when the agent says it needs it
 // (fence_scsi, fence_mpath: the storage refuses a node whose key is gone).
+//
+// It asks the agent (action=metadata) every time, with no cache, because a
+// cache would never be used: Unfence runs once per zkfence process (the
+// runner calls it from takeOver, once, after the one acquisition of the
+// run; a run never takes the lock twice and exits after its one child), and
+// a cache kept across processes (on disk) could outlive an upgrade of the
+// agent, whose answer decides whether this node is unfenced before it
+// touches the storage. What the metadata costs on the takeover path (one
+// agent run under the lock) could only be saved by asking before the lock
+// is taken, which would change the order of the run's events.
 func (f agentFencer) Unfence(ctx context.Context, id string) error {
 	md, err := f.agent.Metadata(ctx)
 	if err != nil {

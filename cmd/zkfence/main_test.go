@@ -22,6 +22,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkfence/zkfence/exitcode"
+	"github.com/zkfence/zkfence/internal/fstest"
 	"github.com/zkfence/zkfence/internal/testmain"
 	"github.com/zkfence/zkfence/internal/zkserver"
 )
@@ -45,6 +46,13 @@ var fastFlags = []string{
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(fsShutdownEnv); dir != "" { // a test's fence agent runs this binary as a tool
+		if err := fstest.Shutdown(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	flag.Parse()
 	testmain.Setup()
 	if testing.Short() {
@@ -74,6 +82,11 @@ func TestMain(m *testing.M) {
 	os.Exit(testmain.Check(code, testmain.LogWriters))
 }
 
+// fsShutdownEnv makes the test binary shut down the filesystem at the
+// directory it names (fstest.Shutdown) and exit, for test fence agents,
+// which are shell scripts: xfs_io would hang on another test's frozen mount.
+const fsShutdownEnv = "ZKFENCE_TEST_FS_SHUTDOWN"
+
 func needZK(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
@@ -95,8 +108,18 @@ type wrapper struct {
 // stderr (the log) is kept.
 func startWrapper(t *testing.T, env []string, args ...string) *wrapper {
 	t.Helper()
+	return launchWrapper(t, false, env, args)
+}
+
+// launchWrapper is startWrapper; with ownGroup the wrapper runs in a
+// process group of its own, which its cleanup kills whole.
+func launchWrapper(t *testing.T, ownGroup bool, env, args []string) *wrapper {
+	t.Helper()
 	w := &wrapper{t: t, cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	w.cmd.Env = append(append(os.Environ(), "TZ=UTC"), env...)
+	if ownGroup {
+		w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	// A child that outlives a killed wrapper (a server that drops root
 	// itself loses its parent-death signal) must not keep Wait on the pipe.
 	w.cmd.WaitDelay = 5 * time.Second
@@ -115,7 +138,7 @@ func startWrapper(t *testing.T, env []string, args ...string) *wrapper {
 			w.mu.Unlock()
 		}
 		err := w.cmd.Wait()
-		w.code = exitCode(err)
+		w.code = fstest.ExitStatus(err)
 		close(w.done)
 	}()
 	t.Cleanup(func() {
@@ -123,6 +146,9 @@ func startWrapper(t *testing.T, env []string, args ...string) *wrapper {
 		case <-w.done:
 		default:
 			w.stopOrKill()
+			if ownGroup {
+				syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+			}
 		}
 		if t.Failed() {
 			t.Logf("zkfence %s\n%s", strings.Join(args, " "), w.log())
@@ -154,19 +180,6 @@ func (w *wrapper) stopOrKill() {
 		// the mount releases it.
 		w.t.Logf("zkfence pid %d not reaped after SIGKILL (a thread stuck in the kernel)", w.cmd.Process.Pid)
 	}
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
-	}
-	return -1
 }
 
 func (w *wrapper) log() string {

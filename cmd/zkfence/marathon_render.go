@@ -48,6 +48,9 @@ func marathonRenderCommand() *cli.Command {
 				Usage: "zkfence run --fence-option `NAME=VALUE` (repeatable); credentials only as NAME=env:VAR or NAME=@FILE"},
 			str("fence-id", "zkfence run --fence-id: this node's id for the agent (default for fence_aws: the EC2 instance id, read when the task starts)"),
 			str("fence-timeout", "zkfence run --fence-timeout (1s to 10m)"),
+			&cli.StringSliceFlag{Name: "fence-peers", EnvVars: menv("fence-peers"),
+				Usage: "zkfence run --fence-peers `ID[,ID...]`: the fence ids of the service's nodes, the only ones the agent " +
+					"is asked to fence (an id read from a volume's fence record is fenced only when listed)"},
 			&cli.BoolFlag{Name: "fence-required", EnvVars: menv("fence-required"), Value: true,
 				Usage: "zkfence run --fence-required: refuse to start when the previous holder cannot be fenced (--fence-required=false to wait out the lock-delay instead)"},
 			&cli.Int64Flag{Name: "volume-max-size", EnvVars: menv("volume-max-size"), Usage: "largest mount disk to take, MiB"},
@@ -135,7 +138,7 @@ func renderSpec(c *cli.Context) (marathon.Spec, error) {
 // renderFenceFlags lets the --fence-* flags that are set override the spec's fence.
 func renderFenceFlags(c *cli.Context, s *marathon.Spec) {
 	set := false
-	for _, f := range []string{"fence-agent", "fence-option", "fence-id", "fence-timeout", "fence-required"} {
+	for _, f := range []string{"fence-agent", "fence-option", "fence-id", "fence-timeout", "fence-required", "fence-peers"} {
 		set = set || c.IsSet(f)
 	}
 	if !set {
@@ -151,6 +154,9 @@ func renderFenceFlags(c *cli.Context, s *marathon.Spec) {
 	}
 	if c.IsSet("fence-option") {
 		s.Fence.Options = c.StringSlice("fence-option")
+	}
+	if c.IsSet("fence-peers") {
+		s.Fence.Peers = c.StringSlice("fence-peers") // split on commas, repeatable
 	}
 	if c.IsSet("fence-required") {
 		req := c.Bool("fence-required")

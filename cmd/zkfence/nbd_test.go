@@ -21,10 +21,12 @@ import (
 // 17's network-block-device takeover). For plug P it reads P.pgid and P.mnt
 // from its directory. off powers the node off: SIGKILL to its process group,
 // then its kernel's hold on the device goes as at a power cut: the ext4
-// mount it left is shut down without flushing its log (xfs_io's shutdown,
-// EXT4_IOC_SHUTDOWN with NOLOGFLUSH: what it had not written is lost, nothing
-// more reaches the device), then unmounted. status: 2 (off) once no process
-// of the group is left.
+// mount it left is shut down without flushing its log (FS_IOC_SHUTDOWN with
+// NOLOGFLUSH, made by the test binary itself, fsShutdownEnv: xfs_io walks
+// every mount of the host first, and hung for 30 s on another test's frozen
+// FUSE mount): what it had not written is lost, nothing more reaches the
+// device. Then it is unmounted, never lazily. status: 2 (off) once no
+// process of the group is left and nothing is mounted.
 const nodeAgent = `
 case "$action" in monitor|on) exit 0;; esac
 case "$plug" in ''|*[!a-z0-9-]*) echo "bad plug" >&2; exit 1;; esac
@@ -32,12 +34,38 @@ case "$plug" in ''|*[!a-z0-9-]*) echo "bad plug" >&2; exit 1;; esac
 pg=$(cat "$dir/$plug.pgid")
 case "$action" in
 off)
+	trace() { echo "$(date +%T.%N) off $plug: $*" >> "$dir/trace.log"; }
+	trace start
 	kill -KILL -- "-$pg" 2>/dev/null
 	mnt=$(cat "$dir/$plug.mnt")
 	if mountpoint -q "$mnt"; then
-		xfs_io -x -c shutdown "$mnt" || exit 1
-		umount "$mnt" || umount -l "$mnt" || exit 1
+		trace "shutting down $mnt"
+		ZKFENCE_TEST_FS_SHUTDOWN="$mnt" "$testbin" </dev/null >/dev/null 2>&1 & io=$!
+		n=0
+		while kill -0 "$io" 2>/dev/null && [ "$n" -lt 100 ]; do
+			sleep 0.1; n=$((n+1))
+			[ $((n % 20)) -eq 0 ] && trace "shutdown $io still running: $(cat /proc/$io/wchan 2>/dev/null) $(tr '\n' ' ' < /proc/$io/stack 2>/dev/null)"
+		done
+		wait "$io" || exit 1
+		trace unmounting
+		# Never lazily: a detached mount lives on until its last user
+		# lets go, and its last close of the device writes the blocks
+		# this kernel still holds dirty over the next holder's (a real
+		# power cut leaves nothing behind). Its killed processes may
+		# take a moment to let go; still busy after 10 s is a failed
+		# fence.
+		n=0
+		until umount "$mnt" 2>/dev/null; do
+			n=$((n+1))
+			if [ "$n" -ge 100 ]; then
+				trace "still busy after 10 s: $(fuser -vm "$mnt" 2>&1 | tr '\n' ' ')"
+				exit 1
+			fi
+			sleep 0.1
+		done
+		[ "$n" -gt 0 ] && trace "unmounted after $n busy tries"
 	fi
+	trace done
 	exit 0;;
 status)
 	if kill -0 -- "-$pg" 2>/dev/null || mountpoint -q "$(cat "$dir/$plug.mnt")"; then exit 0; fi
@@ -79,7 +107,7 @@ done`
 // the file system clean.
 func TestNetworkBlockDeviceTakeover(t *testing.T) {
 	needZK(t)
-	for _, tool := range []string{"losetup", "xfs_io", "mkfs.ext4", "e2fsck", "debugfs", "mountpoint"} {
+	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "debugfs", "mountpoint"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s: %v", tool, err)
 		}
@@ -88,9 +116,26 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 	image := filepath.Join(dir, "export.img")
 	mustRun(t, "truncate", "-s", "64M", image)
 	mustRun(t, "mkfs.ext4", "-q", "-F", image)
-	agent, state := writeAgent(t, nodeAgent)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, state := writeAgent(t, "testbin='"+self+"'\n"+nodeAgent)
 	acks := filepath.Join(dir, "acks")
-	t.Cleanup(func() { detachAll(image) })
+	t.Cleanup(func() {
+		// A failed round may leave a node's mount behind: take it away so
+		// that no later test finds it (nor its loop device) on this host.
+		for _, n := range []string{"node-a", "node-b"} {
+			if mnt := filepath.Join(dir, n); fstest.IsMountPoint(mnt) {
+				exec.Command("umount", "-l", mnt).Run()
+			}
+		}
+		detachAll(image)
+		if t.Failed() {
+			trace, _ := os.ReadFile(filepath.Join(state, "trace.log"))
+			t.Logf("the agent's steps:\n%s", trace)
+		}
+	})
 
 	node := func(name string) *wrapper {
 		mnt, dev := filepath.Join(dir, name), filepath.Join(dir, "dev-"+name)
@@ -102,7 +147,7 @@ func TestNetworkBlockDeviceTakeover(t *testing.T) {
 		}
 		env := []string{"IMAGE=" + image, "STATE=" + state, "NODE=" + name, "MNT=" + mnt, "ACKS=" + acks}
 		w := startNodeWrapper(t, env, runArgs(server.Addr(), p, "--fence-id", name, "--fence-agent", agent,
-			"--fence-required", "--fence-timeout", "10s",
+			"--fence-required", "--fence-timeout", "30s",
 			"--device", dev, "--mount", mnt, "--fstype", "ext4", "--claim-volume",
 			"--attach-cmd", nbdAttach, "--detach-cmd", nbdDetach, "--", "sh", "-c", nbdChild)...)
 		if err := os.WriteFile(filepath.Join(state, name+".pgid"), []byte(strconv.Itoa(w.cmd.Process.Pid)), 0o644); err != nil {
@@ -203,16 +248,24 @@ func checkAcked(t *testing.T, where, log, acks string) (torn []string) {
 		}
 		last = tok
 	}
-	missing := 0
+	var missing []string
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, acks)), "\n") {
 		if !have[line] {
-			missing++
+			missing = append(missing, line)
 		}
 	}
-	if missing > 0 {
-		t.Fatalf("%s: %d acknowledged lines missing", where, missing)
+	if len(missing) > 0 {
+		t.Fatalf("%s: %d acknowledged lines missing: %q\nthe log there ends with %q", where, len(missing), missing, tail(log, 400))
 	}
 	return torn
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
 }
 
 var ackLine = regexp.MustCompile(`^([0-9]+) [0-9]+$`)

@@ -32,6 +32,19 @@ func (s guardedStorage) Prepare(ctx context.Context) (runner.Guarded, error) {
 	return guarded{p: p, s: s}, err
 }
 
+// Readable lists the shared filesystems mounted now: their fence records
+// can be read before Prepare. A --device is mounted by Prepare, after the
+// fsck: nothing on it can be read before then.
+func (s guardedStorage) Readable() []string {
+	var roots []string
+	for _, v := range s.vols {
+		if path, ok := fsguard.MountedShared(v); ok {
+			roots = append(roots, path)
+		}
+	}
+	return roots
+}
+
 type guarded struct {
 	p *fsguard.Prepared
 	s guardedStorage
@@ -62,6 +75,9 @@ func (r restorer) Restore(ctx context.Context, token int64) error {
 		r.log.Info("no backup to restore from; the database initialises itself", "data_dir", cfg.DataDir)
 		return nil
 	case err != nil:
+		if ctx.Err() == nil { // not zkfence stopping
+			r.state.RestoreFailed()
+		}
 		return err
 	}
 	if res.Restored {
@@ -73,20 +89,32 @@ func (r restorer) Restore(ctx context.Context, token int64) error {
 // scheduledBackups is runner.Backups over restore.Scheduler, which it
 // builds at Start, once the fencing token is known.
 type scheduledBackups struct {
-	sched backupSchedule
-	log   *slog.Logger
-	s     *restore.Scheduler
+	sched  backupSchedule
+	log    *slog.Logger
+	state  *health.State
+	s      *restore.Scheduler
+	cancel context.CancelFunc // cancels the schedule's context before Stop: a backup it cuts short is not a failure
 }
 
+// Start starts the schedule. The scheduler logs each outcome itself; the
+// health state counts those of backups that were not cancelled by Stop.
 func (b *scheduledBackups) Start(ctx context.Context, token int64) {
 	cfg := b.sched.Config
 	cfg.Token = token
-	b.s = restore.NewScheduler(cfg, b.sched.Every, b.log, nil) // it logs each outcome itself
+	ctx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	done := func(_ restore.Manifest, err error) {
+		if ctx.Err() == nil {
+			b.state.BackedUp(err, time.Now())
+		}
+	}
+	b.s = restore.NewScheduler(cfg, b.sched.Every, b.log, done)
 	b.s.Start(ctx)
 }
 
 func (b *scheduledBackups) Stop() {
 	if b.s != nil {
+		b.cancel()
 		b.s.Stop()
 	}
 }

@@ -74,19 +74,19 @@ func runAction(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil { // before anything listens
 		return err
 	}
-	self, err := selfPath()
+	self, err := runner.SelfPath()
 	if err != nil {
 		return err
 	}
-	plan, err := planFreezeGuard(c, self, log)
+	plan, err := runner.PlanFreezeGuard(c.String("freeze-guard"), self, log)
 	if err != nil {
 		return err
 	}
 	switch plan {
-	case guardUnderInit:
-		return runUnderInit(self, log)
-	case guardHere:
-		if cfg.FreezeGuard, err = freezeGuard(self, &cfg); err != nil {
+	case runner.FreezeGuardUnderInit:
+		return runner.RunUnderInit(self, os.Args[1:], log)
+	case runner.FreezeGuardHere:
+		if cfg.FreezeGuard, err = runner.NewFreezeGuard(self, cfg.StopSignal, cfg.StopGrace); err != nil {
 			return err
 		}
 		defer cfg.FreezeGuard.Switch.Close()
@@ -181,7 +181,7 @@ func phasesFromFlags(c *cli.Context, cfg *runner.Config) error {
 		cfg.Restorer = restorer{cfg: rcfg, log: cfg.Logger, state: cfg.Health}
 	}
 	if sched.Every > 0 {
-		cfg.Backups = &scheduledBackups{sched: sched, log: cfg.Logger}
+		cfg.Backups = &scheduledBackups{sched: sched, log: cfg.Logger, state: cfg.Health}
 	}
 	return engineDefaults(c, cfg, rcfg.Engine)
 }

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
 // startTimeout bounds how long Start waits for the server to answer.
@@ -26,7 +27,7 @@ type Server struct {
 	Socket  string // the socket file
 
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testlog.Buffer
 	done chan struct{}
 	err  error // the server's exit, once done is closed
 }
@@ -49,7 +50,7 @@ func Start(engine, dataDir, sockDir string) (*Server, error) {
 		return nil, err
 	}
 	argv := Argv(engine, dataDir, sockDir)
-	s := &Server{Engine: engine, DataDir: dataDir, SockDir: sockDir, out: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{Engine: engine, DataDir: dataDir, SockDir: sockDir, out: &testlog.Buffer{}, done: make(chan struct{})}
 	s.Socket = mysqlSocket(sockDir)
 	if engine == Postgres {
 		s.Socket = pgSocket(sockDir)
@@ -151,21 +152,3 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Output is what the server wrote to stdout and stderr (its log).
 func (s *Server) Output() string { return s.out.String() }
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}

@@ -45,7 +45,7 @@ func OpenRegular(r *os.Root, name string, max int64) (*os.File, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is %s, not a regular file", ErrNotOurs, name, kind(fi))
+		return nil, fmt.Errorf("%w: %s is %s, not a regular file", ErrNotOurs, name, Kind(fi))
 	}
 	if max >= 0 && fi.Size() > max {
 		return nil, fmt.Errorf("%w: %s: %d bytes, more than %d", ErrNotOurs, name, fi.Size(), max)
@@ -74,7 +74,7 @@ func OpenDir(r *os.Root, name string) (*os.Root, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	if !fi.IsDir() {
-		return nil, nil, fmt.Errorf("%w: %s is %s, not a directory", ErrNotOurs, name, kind(fi))
+		return nil, nil, fmt.Errorf("%w: %s is %s, not a directory", ErrNotOurs, name, Kind(fi))
 	}
 	d, err := r.OpenRoot(name)
 	if err != nil {
@@ -108,8 +108,9 @@ func CheckOwn(name string, fi fs.FileInfo) error {
 	return nil
 }
 
-// kind names a file's type for messages.
-func kind(fi fs.FileInfo) string {
+// Kind names a file's type for messages: "a symbolic link", "a FIFO",
+// "a socket", "a device", "a directory", "a regular file", "a special file".
+func Kind(fi fs.FileInfo) string {
 	switch t := fi.Mode().Type(); {
 	case t&fs.ModeSymlink != 0:
 		return "a symbolic link"

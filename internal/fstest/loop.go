@@ -73,6 +73,12 @@ func LoopImageOf(t testing.TB, sizeMB int, fstype string, prepare func(image str
 			t.Fatal(err)
 		}
 	}
+	return attachLoop(t, image)
+}
+
+// attachLoop attaches image as a loop device, detached when the test ends.
+func attachLoop(t testing.TB, image string) *Loop {
+	t.Helper()
 	l, err := NewLoop(image)
 	if err != nil {
 		t.Fatal(err)

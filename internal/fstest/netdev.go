@@ -88,14 +88,5 @@ func Ext4Crashed(t testing.TB, sizeMB int) *Loop {
 	if err := crash(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewLoop(image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Errorf("detach %s: %v", l.Dev, err)
-		}
-	})
-	return l
+	return attachLoop(t, image)
 }

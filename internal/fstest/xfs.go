@@ -27,12 +27,16 @@ func XFSDirtyLog(dev string) error {
 			return err
 		}
 	}
-	last := filepath.Join(dir, "f99")
-	if _, err := run("xfs_io", "-c", "fsync", last); err != nil {
+	last, err := os.Open(filepath.Join(dir, "f99"))
+	if err != nil {
 		return err
 	}
-	_, err = run("xfs_io", "-x", "-c", "shutdown", dir)
-	return err
+	err = last.Sync()
+	last.Close()
+	if err != nil {
+		return err
+	}
+	return Shutdown(dir)
 }
 
 // XFSRepairCheck runs `xfs_repair -n` on dev and returns its exit code and

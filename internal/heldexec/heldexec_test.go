@@ -55,7 +55,10 @@ func TestPIDNamespaceKillsDaemonizedDescendants(t *testing.T) {
 	if err := Run(cmd); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	pid := readPid(t, marker)
+	pid := fstest.PidFile(marker)
+	if pid == 0 {
+		t.Fatalf("no pid in %s", marker)
+	}
 	waitGone(t, pid, time.Now())
 }
 
@@ -73,19 +76,6 @@ func waitPids(t *testing.T, path string) []int {
 	}
 	t.Fatal("the script did not start")
 	return nil
-}
-
-func readPid(t *testing.T, path string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("pid %q: %v", b, err)
-	}
-	return pid
 }
 
 // waitGone waits until pid is gone or a zombie (dead, not yet reaped by its

@@ -20,12 +20,15 @@ const LocalRepository = "zkfence-local"
 // golangDockerfile makes a base into a Go build image like the official
 // golang image (the toolchain in /usr/local/go, GOPATH /go, GOTOOLCHAIN=local:
 // never download another toolchain), with one addition: a warm build cache.
-// It builds cmd/zkfence once from the source in /src, exactly as the
-// Dockerfiles' build stage does (same directory, same flags), so that the
-// standard library and the modules are compiled already when the
-// Dockerfiles build: their go build then compiles zkfence's own packages
-// only. A failure there only means a colder cache; the real build reports
-// it. The label marks the image's descendants, the Dockerfiles' build stages:
+// It builds cmd/zkfence once from the source in /warm, with the flags of
+// the Dockerfiles' build stage, so that the standard library and the
+// modules are compiled already when the Dockerfiles build: their go build
+// then compiles zkfence's own packages only (-trimpath keeps the directory
+// out of the cache keys). A failure there only means a colder cache; the
+// real build reports it. Not /src, where the build stage copies the source:
+// this image deletes its copy, and a file of it that a later tree no longer
+// has (a renamed runner/guard.go) showed through the build stage's new /src
+// on this overlay2 engine, and broke the build. The label marks the image's descendants, the Dockerfiles' build stages:
 // docker image prune --filter label=org.zkfence.images=golang removes the
 // stale ones.
 const golangDockerfile = `ARG BASE_IMAGE
@@ -33,9 +36,9 @@ FROM ${BASE_IMAGE}
 ENV GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local
 LABEL ` + golangLabel + `
 COPY . /
-RUN cd /src && CGO_ENABLED=0 go build -trimpath -buildvcs=false -o /dev/null ./cmd/zkfence \
+RUN cd /warm && CGO_ENABLED=0 go build -trimpath -buildvcs=false -o /dev/null ./cmd/zkfence \
     || echo "warming the build cache failed; builds will compile more"; \
-    rm -rf /src /Dockerfile; mkdir -p /go
+    rm -rf /warm /Dockerfile; mkdir -p /go
 `
 
 // EnsureGolang returns zkfence-local/golang:<version>-<hash>, the stand-in
@@ -77,7 +80,7 @@ func EnsureGolang(ctx context.Context, base string, src *Source, logf func(strin
 				if err := tarTree(tw, goroot, "usr/local/go"); err != nil {
 					return err
 				}
-				if err := tarTree(tw, src.Dir, "src"); err != nil {
+				if err := tarTree(tw, src.Dir, "warm"); err != nil {
 					return err
 				}
 				return tw.Close()

@@ -72,16 +72,7 @@ func startEnsemble(n int, opts Options) (*Ensemble, error) {
 	if err != nil {
 		return nil, err
 	}
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
-		e, err := tryEnsemble(n, opts, in)
-		if err == nil {
-			return e, nil
-		}
-		if attempt >= attempts || !errors.Is(err, errPortInUse) {
-			return nil, err
-		}
-	}
+	return withFreshPorts(func() (*Ensemble, error) { return tryEnsemble(n, opts, in) })
 }
 
 func tryEnsemble(n int, opts Options, in install) (_ *Ensemble, err error) {

@@ -203,8 +203,15 @@ func TestProxyNoGoroutineLeak(t *testing.T) {
 			t.Fatalf("%s: the goroutine count sees no proxy goroutine", mode)
 		}
 		must(t, p.Close())
-		if n := proxyGoroutines(); n != 0 {
-			t.Fatalf("%s: %d proxy goroutines left after Close", mode, n)
+		// A goroutine that called wg.Done may still be on its way out
+		// when Close returns (a loaded machine stretches that): allow
+		// it a moment, never a goroutine that stays.
+		n := proxyGoroutines()
+		for deadline := time.Now().Add(5 * time.Second); n != 0 && time.Now().Before(deadline); n = proxyGoroutines() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n != 0 {
+			t.Fatalf("%s: %d proxy goroutines left 5 s after Close", mode, n)
 		}
 	}
 }

@@ -82,14 +82,21 @@ func startStandalone(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return withFreshPorts(func() (*Server, error) { return tryStandalone(opts, in) })
+}
+
+// withFreshPorts calls try, which picks free ports, up to 3 times while it
+// fails because a port it picked was taken in the meantime.
+func withFreshPorts[T any](try func() (T, error)) (T, error) {
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
-		s, err := tryStandalone(opts, in)
+		v, err := try()
 		if err == nil {
-			return s, nil
+			return v, nil
 		}
 		if attempt >= attempts || !errors.Is(err, errPortInUse) {
-			return nil, err
+			var none T
+			return none, err
 		}
 	}
 }

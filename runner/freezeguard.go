@@ -32,9 +32,9 @@ type FreezeGuard struct {
 // program's start, well under a second even on a loaded machine.
 const readyTimeout = 10 * time.Second
 
-// armGuard arms the switch at the lease's KillBy: called the moment the
+// armFreezeGuard arms the switch at the lease's KillBy: called the moment the
 // lock is held.
-func (r *run) armGuard() error {
+func (r *run) armFreezeGuard() error {
 	g := r.cfg.FreezeGuard
 	if g == nil {
 		return nil
@@ -47,9 +47,9 @@ func (r *run) armGuard() error {
 	return nil
 }
 
-// guardSpec returns the spec to start instead of spec, and the read end of
+// freezeGuardSpec returns the spec to start instead of spec, and the read end of
 // its ready pipe (awaitReady); without a guard it returns spec and nil.
-func (r *run) guardSpec(spec supervise.Spec) (supervise.Spec, *os.File, error) {
+func (r *run) freezeGuardSpec(spec supervise.Spec) (supervise.Spec, *os.File, error) {
 	g := r.cfg.FreezeGuard
 	if g == nil {
 		return spec, nil, nil
@@ -95,8 +95,8 @@ func (r *run) leaseMoved() {
 	}
 }
 
-// disarmGuard stops the switch; call it only once the tree is confirmed dead.
-func (r *run) disarmGuard() {
+// disarmFreezeGuard stops the switch; call it only once the tree is confirmed dead.
+func (r *run) disarmFreezeGuard() {
 	if g := r.cfg.FreezeGuard; g != nil {
 		if err := g.Switch.Disarm(); err != nil {
 			r.log.Error("freeze guard not disarmed", "err", err)
