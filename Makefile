@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Integration tests start JVMs and databases: give them room on 2 cores.
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build deps test unit demo bench clean chaos
+.PHONY: all build deps test unit demo bench clean chaos chaos-fast
 
 all: build
 
@@ -77,6 +77,20 @@ chaos: deps
 	status=0; \
 	$(GO) test -tags chaos -timeout 90m -v -run TestChaos ./chaos/ -chaos.trials 20 || status=1; \
 	$(GO) test -tags chaos -timeout 90m -v -run TestChaos ./chaos/ -chaos.engine mariadb -chaos.trials 20 || status=1; \
+	exit $$status
+
+# make chaos-fast: the fast takeover (issue 21) in the chaos suite: node-kill,
+# freeze, zk-cut and the node partition (12), each without and with
+# --fast-takeover (fence_docker in the nodes in both modes), at T 8 s; then
+# node-kill and node-partition at the default T 30 s, both modes. Results:
+# chaos/results/fast-*.md (chaos/results/fast-takeover.md has the numbers).
+CHAOS_FAST          := 1,6,9,12
+CHAOS_FAST_TRIALS   ?= 20
+chaos-fast: deps
+	status=0; \
+	$(GO) test -tags chaos -timeout 120m -v -run TestChaos ./chaos/ -chaos.only $(CHAOS_FAST) -chaos.fence on -chaos.fast-takeover both -chaos.trials $(CHAOS_FAST_TRIALS) -chaos.out results/fast-postgres-t8.md || status=1; \
+	$(GO) test -tags chaos -timeout 120m -v -run TestChaos ./chaos/ -chaos.engine mariadb -chaos.only $(CHAOS_FAST) -chaos.fence on -chaos.fast-takeover both -chaos.trials $(CHAOS_FAST_TRIALS) -chaos.out results/fast-mariadb-t8.md || status=1; \
+	$(GO) test -tags chaos -timeout 120m -v -run TestChaos ./chaos/ -chaos.only 9,12 -chaos.fence on -chaos.fast-takeover both -chaos.session-timeout 30s -chaos.trials $(CHAOS_FAST_TRIALS) -chaos.out results/fast-postgres-t30.md || status=1; \
 	exit $$status
 
 # The container images, built from Debian's archive without a registry

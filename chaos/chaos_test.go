@@ -28,6 +28,12 @@ var (
 	flagEngine = flag.String("chaos.engine", "postgres", "the database of the nodes: postgres or mariadb")
 	flagFence  = flag.String("chaos.fence", "auto",
 		"fence_docker in the nodes: auto (only for the scenarios that need it: 10, 11), on, off, or both (each scenario off then on; 10 and 11 on only)")
+	flagFast = flag.String("chaos.fast-takeover", "off",
+		"--fast-takeover in the nodes (with fence_docker, which it needs): off, on, or both (each scenario without, then with it)")
+	flagTakeoverProbe  = flag.Duration("chaos.takeover-probe", 500*time.Millisecond, "the nodes' --takeover-probe with -chaos.fast-takeover")
+	flagTakeoverAfter  = flag.Int("chaos.takeover-after", 3, "the nodes' --takeover-after with -chaos.fast-takeover")
+	flagSessionTimeout = flag.Duration("chaos.session-timeout", 8*time.Second,
+		"the nodes' --session-timeout T (the ensemble's maxSessionTimeout is raised to 2T above 10 s); scenarios 6, 10 and 11 freeze for 9-14 s, longer than T only at 8 s")
 	flagLatest = flag.Bool("chaos.latest-images", false,
 		"use the zkfence-local/*:latest images as they are instead of building the working tree's (for working on the suite itself)")
 )
@@ -99,10 +105,16 @@ func TestChaos(t *testing.T) {
 	default:
 		t.Fatalf("-chaos.fence %q: want auto, on, off or both", *flagFence)
 	}
+	switch *flagFast {
+	case "on", "off", "both":
+	default:
+		t.Fatalf("-chaos.fast-takeover %q: want on, off or both", *flagFast)
+	}
 	s := newSuite(t, set, eng)
 	for _, sc := range scenarios {
 		if selected(sc) {
-			s.fencing = fenceModes(sc)[0]
+			m := nodeModes(sc)[0]
+			s.fencing, s.fast = m.fencing, m.fast
 			break
 		}
 	}
@@ -120,26 +132,30 @@ func TestChaos(t *testing.T) {
 		if !selected(sc) {
 			continue
 		}
-		for _, fencing := range fenceModes(sc) {
+		for _, m := range nodeModes(sc) {
+			fencing := m.fencing
 			name := sc.name
 			if *flagFence == "both" {
 				name += "/fence-" + onOff(fencing)
+			}
+			if *flagFast == "both" {
+				name += "/" + m.String()
 			}
 			t.Run(name, func(t *testing.T) {
 				s.t = t
 				defer func() { s.t = nil }()
 				if sc.setup != nil {
-					s.fencing = fencing
+					s.fencing, s.fast = fencing, m.fast
 					sc.setup(s, rng)
 					defaultNodes = false
-				} else if !defaultNodes || s.fencing != fencing {
-					s.fencing = fencing
+				} else if !defaultNodes || s.fencing != fencing || s.fast != m.fast {
+					s.fencing, s.fast = fencing, m.fast
 					s.recreateNodes([]string{s.zkAll(), s.zkAll()})
 					defaultNodes = true
 				}
 				if sc.applies != nil {
 					if ok, why := sc.applies(s); !ok {
-						rep.notRun(sc, fencing, why)
+						rep.notRun(sc, m, why)
 						t.Skipf("NOT RUN ON THIS MACHINE: %s: %s", sc.name, why)
 					}
 				}
@@ -152,7 +168,7 @@ func TestChaos(t *testing.T) {
 						t.Errorf("%s trial %d: %s", name, i, p)
 					}
 				}
-				rep.add(sc, fencing, results)
+				rep.add(sc, m, results)
 			})
 			s.t = t
 		}
@@ -199,6 +215,8 @@ type trialResult struct {
 	kills     []string        // the nodes fence_docker killed during the trial
 	fenceTook []time.Duration // the agent's time (off and its confirmation) of each confirmed fence
 	fenceFail int             // FENCING FAILED / fencing failed lines
+	fast      bool            // the nodes ran with --fast-takeover
+	takeovers []time.Duration // each fast takeover: first failed probe to the holder's node deleted
 	problems  []string
 }
 
@@ -208,6 +226,9 @@ func (r trialResult) line() string {
 		fmtDur(r.detection), fmtDur(r.failover), r.newHolder, r.maxGap.Round(time.Millisecond), r.duration.Round(100*time.Millisecond))
 	if r.fencing {
 		l += fmt.Sprintf("; fencing: fence_docker killed %v, confirmed fences took %v, fencing failed %d times", r.kills, r.fenceTook, r.fenceFail)
+	}
+	if r.fast {
+		l += fmt.Sprintf("; fast takeovers %d (first failed probe to takeover: %v)", len(r.takeovers), r.takeovers)
 	}
 	return l
 }
@@ -235,8 +256,8 @@ func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
 	if holder == nil {
 		s.t.Fatalf("before trial %d: no holder", i)
 	}
-	name := fmt.Sprintf("%s/%s/%d", sc.name, onOff(s.fencing), i)
-	r := trialResult{scenario: sc.name, trial: i, holder: holder.label, failover: -1, detection: -1, fencing: s.fencing}
+	name := fmt.Sprintf("%s/%s/%s/%d", sc.name, onOff(s.fencing), nodeMode{s.fencing, s.fast}, i)
+	r := trialResult{scenario: sc.name, trial: i, holder: holder.label, failover: -1, detection: -1, fencing: s.fencing, fast: s.fast}
 	cl := s.startClient(name)
 	if !waitUntil(20*time.Second, 50*time.Millisecond, func() bool { return countAcked(cl.snapshot()) >= 20 }) {
 		cl.close()
@@ -259,12 +280,20 @@ func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
 		}
 		return write{}, false
 	}
-	if sc.failover {
-		if !waitUntil(60*time.Second, 50*time.Millisecond, func() bool { _, ok := newTok(); return ok }) {
-			r.problems = append(r.problems, "no failover within 60 s")
+	await := sc.await
+	if sc.awaitT > 0 {
+		await = *flagSessionTimeout + sc.awaitT
+	}
+	failoverWait := 60 * time.Second
+	if d := 2**flagSessionTimeout + 10*time.Second; d > failoverWait {
+		failoverWait = d
+	}
+	if sc.failover || s.fast && sc.fastFailover {
+		if !waitUntil(failoverWait, 50*time.Millisecond, func() bool { _, ok := newTok(); return ok }) {
+			r.problems = append(r.problems, fmt.Sprintf("no failover within %s", failoverWait))
 		}
-	} else if sc.await > 0 {
-		waitUntil(sc.await, 50*time.Millisecond, func() bool { _, ok := newTok(); return ok })
+	} else if await > 0 {
+		waitUntil(await, 50*time.Millisecond, func() bool { _, ok := newTok(); return ok })
 	}
 	if sc.end != nil {
 		sc.end(s, f)
@@ -319,13 +348,24 @@ func (s *suite) trial(sc scenario, i int, rng *rand.Rand) trialResult {
 	r.maxGap = maxAckGap(writes, tFault)
 	r.duration = end.Sub(start)
 	var panics []string
-	r.fenceTook, r.fenceFail, panics = s.trialLogs(start)
+	r.fenceTook, r.takeovers, r.fenceFail, panics = s.trialLogs(start)
 	r.kills = s.fence.killsSince(start, func(cid string) string { l, _ := s.nodeOfCID(cid); return l })
+	if sc.fastFailover && r.fast && r.failover >= 0 && !slices.Contains(r.kills, holder.label) {
+		// The holder still reached ZooKeeper: the lock can have changed
+		// hands only through a fast takeover, which must fence it first.
+		r.problems = append(r.problems, fmt.Sprintf("the lock went to %s but fence_docker never killed the holder %s (kills: %v)",
+			r.newHolder, holder.label, r.kills))
+	}
 	for _, p := range panics {
 		r.problems = append(r.problems, "the database found its data broken: "+p)
 	}
 	if len(r.problems) > 0 {
 		s.dumpLogs()
+	}
+	if r.fenceFail > 0 {
+		// Not a safety problem (nothing starts unfenced), but the cause
+		// of a slow failover: the nodes' fencing and takeover lines.
+		s.logFencing(start)
 	}
 	return r
 }
@@ -383,10 +423,11 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-func (rep *report) add(sc scenario, fencing bool, rs []trialResult) {
+func (rep *report) add(sc scenario, m nodeMode, rs []trialResult) {
+	fencing := m.fencing
 	var overlapTrials, lost, regress, phantom, acked, notLin, fenced, fenceFail int
 	var overlap time.Duration
-	var fo, det, took []time.Duration
+	var fo, det, took, tko []time.Duration
 	failovers := 0
 	for _, r := range rs {
 		if r.overlap > 0 {
@@ -412,6 +453,7 @@ func (rep *report) add(sc scenario, fencing bool, rs []trialResult) {
 			took = append(took, r.fenceTook...)
 		}
 		fenceFail += r.fenceFail
+		tko = append(tko, r.takeovers...)
 	}
 	mx := func(ds []time.Duration) time.Duration {
 		if len(ds) == 0 {
@@ -423,14 +465,21 @@ func (rep *report) add(sc scenario, fencing bool, rs []trialResult) {
 	if fencing {
 		fencingCol = fmt.Sprintf("on: %d fenced, agent %s median, %s max; %d failed", fenced, fmtDur(median(took)), fmtDur(mx(took)), fenceFail)
 	}
-	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %s | %d | %d (%s) | %d | %d | %d | %d | %d/%d | %s | %s | %s | %s |",
-		sc.name, fencingCol, len(rs), overlapTrials, overlap, lost, regress, phantom, notLin, failovers, len(rs),
+	modeCol := "lease"
+	if m.fast {
+		modeCol = fmt.Sprintf("fast takeover: %d taken over, probe to takeover %s median, %s max", len(tko), fmtDur(median(tko)), fmtDur(mx(tko)))
+	}
+	if !m.fast && sc.fastFailover {
+		modeCol += " (no failover expected: the holder keeps its session)"
+	}
+	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %s | %s | %s | %d | %d (%s) | %d | %d | %d | %d | %d/%d | %s | %s | %s | %s |",
+		sc.name, modeCol, *flagSessionTimeout, fencingCol, len(rs), overlapTrials, overlap, lost, regress, phantom, notLin, failovers, len(rs),
 		fmtDur(median(fo)), fmtDur(mx(fo)), fmtDur(median(det)), fmtDur(mx(det))))
 }
 
 // notRun records a scenario that does not apply on this machine.
-func (rep *report) notRun(sc scenario, fencing bool, why string) {
-	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %s | not run: %s | | | | | | | | | | |", sc.name, onOff(fencing), why))
+func (rep *report) notRun(sc scenario, m nodeMode, why string) {
+	rep.rows = append(rep.rows, fmt.Sprintf("| %s | %s | %s | %s | not run: %s | | | | | | | | | | |", sc.name, m, *flagSessionTimeout, onOff(m.fencing), why))
 }
 
 func (rep *report) markdown() string {
@@ -439,9 +488,13 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "Run %s, %d trials per scenario, seed %d, whole run %s. %s nodes on one shared\n",
 		rep.started.UTC().Format(time.RFC3339), rep.trials, rep.seed, rep.finished.Sub(rep.started).Round(time.Second), rep.engine)
 	fmt.Fprintf(&b, "directory (each through its own bindfs FUSE mount), a three-server ZooKeeper 3.8 ensemble (tickTime\n")
-	fmt.Fprintf(&b, "500 ms, syncLimit 2), zkfence with T 8 s, h 500 ms, grace 1 s, probe 500 ms/2 s, lock-delay 2 s. See chaos/doc.go.\n\n")
-	fmt.Fprintf(&b, "| scenario | fencing | trials | trials with overlap (total) | lost acked writes | token regressions | phantom rows | not linearizable | failovers | failover median | failover max | detection median | detection max |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "500 ms, syncLimit 2), zkfence with T %s, h 500 ms, grace 1 s, probe 500 ms/2 s, lock-delay 2 s", *flagSessionTimeout)
+	if *flagFast != "off" {
+		fmt.Fprintf(&b, "; fast takeover (where the mode says so):\n--takeover-probe %s --takeover-after %d", *flagTakeoverProbe, *flagTakeoverAfter)
+	}
+	fmt.Fprintf(&b, ". See chaos/doc.go.\n\n")
+	fmt.Fprintf(&b, "| scenario | mode | T | fencing | trials | trials with overlap (total) | lost acked writes | token regressions | phantom rows | not linearizable | failovers | failover median | failover max | detection median | detection max |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.rows {
 		b.WriteString(r + "\n")
 	}
@@ -451,5 +504,8 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "fencing: on when the nodes ran with Debian's fence_docker (--fence-required), reaching the Docker API\n")
 	fmt.Fprintf(&b, "through the suite's TLS proxy; \"fenced\" counts the trials with a confirmed fence, and the agent's time\n")
 	fmt.Fprintf(&b, "is off plus its confirmation, as zkfence logged it. A confirmed fence skips the lock-delay (2 s).\n")
+	fmt.Fprintf(&b, "mode: lease when a new holder waits for ZooKeeper to expire the old one's session (or for its release);\n")
+	fmt.Fprintf(&b, "fast takeover when the nodes ran with --fast-takeover (fence_docker): \"taken over\" counts the fast\n")
+	fmt.Fprintf(&b, "takeovers zkfence logged, timed from the waiter's first failed probe to the holder's lock node deleted.\n")
 	return b.String()
 }

@@ -36,10 +36,36 @@ const (
 	httpPort     = 8080
 )
 
-var zkfenceTiming = []string{
-	"--session-timeout", "8s", "--zk-tick-time", "500ms", "--zk-sync-limit", "2",
-	"--heartbeat", "500ms", "--stop-grace", "1s", "--probe-interval", "500ms",
-	"--probe-timeout", "2s", "--lock-delay", "2s",
+// zkfenceTiming is the timing profile of zkfence run and check in a node,
+// with the session timeout T of -chaos.session-timeout (8 s by default).
+func zkfenceTiming() []string {
+	return []string{
+		"--session-timeout", flagSessionTimeout.String(), "--zk-tick-time", "500ms", "--zk-sync-limit", "2",
+		"--heartbeat", "500ms", "--stop-grace", "1s", "--probe-interval", "500ms",
+		"--probe-timeout", "2s", "--lock-delay", "2s",
+	}
+}
+
+// zkMaxSession is the ensemble's maxSessionTimeout: ZooKeeper's default,
+// 20 ticks (10 s), would cap a longer -chaos.session-timeout, so it is
+// raised to twice T when T needs it.
+func zkMaxSession() []string {
+	if *flagSessionTimeout <= 20*zkTickMillis*time.Millisecond {
+		return nil
+	}
+	return []string{fmt.Sprintf("ZOO_CFG_EXTRA=maxSessionTimeout=%d", 2*flagSessionTimeout.Milliseconds())}
+}
+
+// takeoverArgs are the fast-takeover flags of a node at ip when the nodes
+// run with -chaos.fast-takeover: the other node probes this one's --http
+// on the suite network (--advertise-http), every -chaos.takeover-probe,
+// and fences it after -chaos.takeover-after probes without an answer.
+func (s *suite) takeoverArgs(ip string) []string {
+	if !s.fast {
+		return nil
+	}
+	return []string{"--fast-takeover", "--takeover-probe", flagTakeoverProbe.String(),
+		"--takeover-after", fmt.Sprint(*flagTakeoverAfter), "--advertise-http", fmt.Sprintf("%s:%d", ip, httpPort)}
 }
 
 // engine is what differs between the PostgreSQL and the MariaDB nodes
@@ -109,9 +135,11 @@ type suite struct {
 	obs     *observer
 
 	// fence is the Docker API for the nodes' fence_docker; fencing says
-	// whether the nodes running now have it configured.
+	// whether the nodes running now have it configured, fast whether they
+	// run with --fast-takeover (which needs fencing).
 	fence   *dockerFence
 	fencing bool
+	fast    bool
 
 	mu    sync.Mutex
 	byCID map[string]string // container id -> node name
@@ -203,12 +231,12 @@ func (s *suite) startEnsemble() {
 		ip := fmt.Sprintf("%s.%d", s.subnet, 10+i)
 		name := fmt.Sprintf("zkfence-chaos-%s-zk%d", s.run, i)
 		c := create(s.t, s.root, s.pool, dc.CreateContainerOptions{Name: name,
-			Config: &dc.Config{Hostname: name, Image: s.set.ZooKeeper, Env: []string{
+			Config: &dc.Config{Hostname: name, Image: s.set.ZooKeeper, Env: append([]string{
 				fmt.Sprintf("ZOO_MY_ID=%d", i), "ZOO_SERVERS=" + strings.Join(servers, " "),
 				fmt.Sprintf("ZOO_TICK_TIME=%d", zkTickMillis), fmt.Sprintf("ZOO_SYNC_LIMIT=%d", zkSyncLimit),
 				"ZOO_INIT_LIMIT=10", "ZOO_4LW_COMMANDS_WHITELIST=*",
 				"JVMFLAGS=-Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1",
-			}},
+			}, zkMaxSession()...)},
 			HostConfig:       &dc.HostConfig{CapAdd: []string{"NET_ADMIN"}},
 			NetworkingConfig: s.endpoint(ip)})
 		s.zks = append(s.zks, &zkMember{ctr: c, num: i, ip: ip})
@@ -281,13 +309,14 @@ func (s *suite) initData() {
 // mount of the shared storage) and execs zkfence. The attribute and entry
 // caches are off: every node must see the others' writes at once, as on a
 // network filesystem with close-to-open consistency.
-func (s *suite) nodeScript(zk string) string {
+func (s *suite) nodeScript(zk, ip string) string {
 	args := []string{"zkfence", "run", "--zk", zk, "--lock", lockPath, "--mount", "/data", "--fstype", "'fuse*'",
 		"--claim-volume", "--user", s.eng.user, "--engine", s.eng.zkEngine, "--http", fmt.Sprintf("0.0.0.0:%d", httpPort)}
-	args = append(args, zkfenceTiming...)
+	args = append(args, zkfenceTiming()...)
 	if s.fencing {
 		args = append(args, s.fence.nodeFenceArgs()...)
 	}
+	args = append(args, s.takeoverArgs(ip)...)
 	return "set -e\nmkdir -p /data\nbindfs -o attr_timeout=0,entry_timeout=0,negative_timeout=0 /shared /data\n" +
 		"exec " + strings.Join(args, " ") + " -- /bin/sh -c '" + s.eng.child + "'\n"
 }
@@ -300,7 +329,7 @@ func (s *suite) startNode(label string, ipLast int, zk string) *node {
 	name := fmt.Sprintf("zkfence-chaos-%s-%s", s.run, label)
 	c := create(s.t, s.root, s.pool, dc.CreateContainerOptions{Name: name,
 		Config: &dc.Config{Hostname: name, Image: s.eng.image(s.set),
-			Entrypoint: []string{"/bin/sh", "-c", s.nodeScript(zk), "chaos-node"}, Cmd: []string{}},
+			Entrypoint: []string{"/bin/sh", "-c", s.nodeScript(zk, ip), "chaos-node"}, Cmd: []string{}},
 		HostConfig: &dc.HostConfig{
 			Binds:       []string{s.shared + ":/shared", s.fence.dir + ":" + fenceDir + ":ro"},
 			CapAdd:      []string{"SYS_ADMIN", "NET_ADMIN"},
@@ -467,9 +496,10 @@ func errText(err error) string {
 // and fence_docker's metadata and monitor through the suite's Docker proxy.
 func (s *suite) zkfenceCheck(n *node) (int, string) {
 	args := []string{"zkfence", "check", "--zk", n.zk, "--lock", lockPath, "--engine", s.eng.zkEngine}
-	args = append(args, zkfenceTiming...)
+	args = append(args, zkfenceTiming()...)
 	args = append(args, s.fence.nodeFenceArgs()...)
-	args = append(args, "--", "true")
+	args = append(args, s.takeoverArgs(n.ip)...)
+	args = append(args, "--http", fmt.Sprintf("0.0.0.0:%d", httpPort), "--", "true")
 	return n.exec(30*time.Second, args...)
 }
 

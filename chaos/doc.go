@@ -56,6 +56,22 @@
 // The table counts confirmed fences and the agent's time; a PANIC line in
 // any node's log fails the trial.
 //
+// # Fast takeover (issue 21)
+//
+// -chaos.fast-takeover on (or both: each scenario without, then with it)
+// runs the nodes with --fast-takeover, always with fence_docker, which it
+// needs: each node advertises its suite address as --advertise-http, and
+// its waiter probes it every -chaos.takeover-probe (500 ms) and fences it
+// after -chaos.takeover-after (3) probes without an answer. The table's
+// mode column says which mode ran and counts the fast takeovers the nodes
+// logged. Scenario 12 (node-partition) cuts only the path between the two
+// nodes: without fast takeover nothing is expected to change hands (the
+// holder keeps its session); with it, the lock may change hands only after
+// fence_docker killed the holder, which the trial checks.
+// -chaos.session-timeout (8 s) sets T, raising the ensemble's
+// maxSessionTimeout when T needs it, for the failover at the default T 30 s
+// (node-kill; the freezes last 9-14 s, longer than T only at 8 s).
+//
 // A trial: heal and settle on one holder, start the client, inject the fault
 // into the holder at a random moment, wait for a failover when the fault
 // must cost the holder its lock, end the fault, heal, write some more,
@@ -72,7 +88,8 @@
 // session, then thawed; the ZooKeeper leader killed; the isolated-follower
 // window of DESIGN.md; the holder killed; and docker pause where Docker uses
 // the cgroup v1 freezer; and, fenced, the whole container frozen with its
-// FUSE daemon (freeze-fuse). Two carry lessons the README spells out:
+// FUSE daemon (freeze-fuse); and the two nodes cut from each other
+// (node-partition). Two carry lessons the README spells out:
 //
 //   - fs-hang: a database process stuck in an uninterruptible FUSE request
 //     survives SIGKILL, and zkfence keeps the lock, as it must, until the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,15 +148,39 @@ func (d *dockerFence) refusedRequests() []string {
 // agent's time (off and its confirmation).
 var fenceTookRe = regexp.MustCompile(`previous holder fenced.*took=([0-9.]+[a-zµ]+)`)
 
+// A fast takeover fences the holder before it takes the lock: the agent's
+// line (agentOffRe) comes first, then the takeover's (takeoverRe), with the
+// time from the first failed probe to the holder's node deleted.
+var (
+	agentOffRe = regexp.MustCompile(`fenced: confirmed off.*took=([0-9.]+[a-zµ]+)`)
+	takeoverRe = regexp.MustCompile(`fast takeover: the holder did not answer.*since_first_failed_probe=([0-9.]+[a-zµ]+)`)
+)
+
 // trialLogs is what the nodes logged since t: the agents' times of
-// confirmed fences, the FENCING FAILED / fencing failed lines, and the
-// PANIC lines (a database that found its data broken).
-func (s *suite) trialLogs(t time.Time) (took []time.Duration, fenceFailed int, panics []string) {
+// confirmed fences (a fast takeover's included), the fast takeovers, the
+// FENCING FAILED / fencing failed lines, and the PANIC lines (a database
+// that found its data broken).
+func (s *suite) trialLogs(t time.Time) (took, takeovers []time.Duration, fenceFailed int, panics []string) {
 	for _, n := range s.nodes {
+		lastOff := time.Duration(-1)
 		for _, line := range strings.Split(n.logsSince(t), "\n") {
 			if m := fenceTookRe.FindStringSubmatch(line); m != nil {
 				if d, err := time.ParseDuration(m[1]); err == nil {
 					took = append(took, d)
+				}
+			}
+			if m := agentOffRe.FindStringSubmatch(line); m != nil {
+				if d, err := time.ParseDuration(m[1]); err == nil {
+					lastOff = d
+				}
+			}
+			if m := takeoverRe.FindStringSubmatch(line); m != nil {
+				if d, err := time.ParseDuration(m[1]); err == nil {
+					takeovers = append(takeovers, d)
+				}
+				if lastOff >= 0 {
+					took = append(took, lastOff)
+					lastOff = -1
 				}
 			}
 			if strings.Contains(strings.ToLower(line), "fencing failed") {
@@ -166,7 +191,21 @@ func (s *suite) trialLogs(t time.Time) (took []time.Duration, fenceFailed int, p
 			}
 		}
 	}
-	return took, fenceFailed, panics
+	return took, takeovers, fenceFailed, panics
+}
+
+// logFencing logs every node's fencing and takeover lines since t.
+func (s *suite) logFencing(t time.Time) {
+	for _, n := range s.nodes {
+		var lines []string
+		for _, line := range strings.Split(n.logsSince(t), "\n") {
+			if l := strings.ToLower(line); strings.Contains(l, "fenc") || strings.Contains(l, "takeover") ||
+				strings.Contains(l, "lock acquired") || strings.Contains(l, "waiting for the lock") {
+				lines = append(lines, line)
+			}
+		}
+		s.t.Logf("--- %s, fencing since the trial began:\n%s", n.name, strings.Join(lines, "\n"))
+	}
 }
 
 // storageGone reports a PANIC that is the database's own reaction to the
@@ -198,6 +237,42 @@ func fenceModes(sc scenario) []bool {
 		return []bool{false, true}
 	}
 	return []bool{sc.fence} // auto
+}
+
+// nodeMode is how the nodes of a scenario's trials run: with fence_docker
+// or not, with --fast-takeover (which needs fence_docker) or not.
+type nodeMode struct{ fencing, fast bool }
+
+func (m nodeMode) String() string {
+	if m.fast {
+		return "fast-takeover"
+	}
+	return "lease"
+}
+
+// nodeModes is -chaos.fast-takeover times -chaos.fence for sc, in that
+// order: with --fast-takeover the nodes always fence (zkfence refuses it
+// without an agent), so its fencing-off mode is the fencing-on one.
+func nodeModes(sc scenario) []nodeMode {
+	var fast []bool
+	switch *flagFast {
+	case "on":
+		fast = []bool{true}
+	case "both":
+		fast = []bool{false, true}
+	default:
+		fast = []bool{false}
+	}
+	var modes []nodeMode
+	for _, f := range fast {
+		for _, fencing := range fenceModes(sc) {
+			m := nodeMode{fencing: fencing || f, fast: f}
+			if !slices.Contains(modes, m) {
+				modes = append(modes, m)
+			}
+		}
+	}
+	return modes
 }
 
 func onOff(b bool) string {

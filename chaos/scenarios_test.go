@@ -26,9 +26,14 @@ type scenario struct {
 	// one (the old node can run again after its lease is gone). With
 	// -chaos.fence auto (the default) its nodes run with fence_docker.
 	fence bool
+	// fastFailover: with --fast-takeover in the nodes, the holder must
+	// lose the lock (fenced by its waiter) even when failover is false.
+	fastFailover bool
 	// await, when failover is false, is how long the fault is left in
-	// place waiting for a failover that may not come.
-	await time.Duration
+	// place waiting for a failover that may not come; awaitT, if set,
+	// makes it the session timeout plus awaitT.
+	await  time.Duration
+	awaitT time.Duration
 	// applies (optional) says whether the scenario means anything on this
 	// machine, and why not.
 	applies func(s *suite) (bool, string)
@@ -58,6 +63,21 @@ func (s *suite) cutFromZK(n *node) {
 		rules = append(rules, "iptables -A OUTPUT -d "+z.ip+" -j DROP", "iptables -A INPUT -s "+z.ip+" -j DROP")
 	}
 	n.mustExec(s.t, "sh", "-c", strings.Join(rules, " && "))
+}
+
+// cutFromNodes drops every packet between a node and the other nodes;
+// ZooKeeper, the storage (a bind mount) and the fence proxy (on the
+// network's gateway) stay reachable.
+func (s *suite) cutFromNodes(n *node) []string {
+	var rules, others []string
+	for _, o := range s.nodeList() {
+		if o != n {
+			rules = append(rules, "iptables -A OUTPUT -d "+o.ip+" -j DROP", "iptables -A INPUT -s "+o.ip+" -j DROP")
+			others = append(others, o.label)
+		}
+	}
+	n.mustExec(s.t, "sh", "-c", strings.Join(rules, " && "))
+	return others
 }
 
 func (s *suite) reconnect(n *node) {
@@ -246,6 +266,26 @@ var scenarios = []scenario{
 			}
 			time.Sleep(d - time.Since(start))
 			thawUnlessFenced(s, f, fz)
+		},
+	},
+	{
+		// Only the path between the two nodes is cut: the holder still
+		// reaches ZooKeeper and its storage, so its session lives and,
+		// without --fast-takeover, it keeps the lock (the fault is watched
+		// for T + 4 s: no failover is expected). With --fast-takeover its
+		// waiter's probes go unanswered: it must fence the holder
+		// (fence_docker kills its container) before it takes over, never
+		// run beside it.
+		name: "12-node-partition", title: "the two nodes cut from each other, each still reaching ZooKeeper and the storage",
+		fastFailover: true, awaitT: 4 * time.Second,
+		inject: func(s *suite, f *fault) {
+			others := s.cutFromNodes(f.holder)
+			f.what = fmt.Sprintf("iptables DROP between the holder and %v", others)
+		},
+		end: func(s *suite, f *fault) {
+			if f.holder.running() {
+				s.reconnect(f.holder)
+			}
 		},
 	},
 }

@@ -88,6 +88,13 @@ func (w *holderWatch) run(ctx context.Context) {
 			continue
 		}
 		if err := w.fenceAndDelete(ctx, node, h); err != nil {
+			if ctx.Err() != nil {
+				// The watch ended while the agent ran (the lock came to
+				// this node anyway, or the run stops): no failed fence.
+				// A new holder fences the previous one itself.
+				log.Info("fast takeover: stopped while fencing the holder", "holder", h.String(), "cause", context.Cause(ctx))
+				return
+			}
 			log.Error("fast takeover: holder not taken over", "holder", h.String(), "err", err)
 			failures = 0 // probe again; fence again after After more failures
 			continue
