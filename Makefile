@@ -33,14 +33,18 @@ deps:
 CHAOS_GATED         := 1,2,3,4,5,6,7,8,9,10,11
 CHAOS_GATED_MARIADB := 1,6,9
 CHAOS_GATE_TRIALS   := 3
+# And the fast takeover (--fast-takeover, PostgreSQL): a node killed, and
+# only the path between the two nodes cut (the holder must be fenced first).
+CHAOS_GATED_FAST    := 9,12
 
 test: deps
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./chaos/
 	$(GO) test $(TESTFLAGS) ./...
-	@echo "chaos suite, $(CHAOS_GATE_TRIALS) trials each: PostgreSQL scenarios $(CHAOS_GATED), MariaDB $(CHAOS_GATED_MARIADB); 10 and 11 with fence_docker in the nodes, see README"
+	@echo "chaos suite, $(CHAOS_GATE_TRIALS) trials each: PostgreSQL scenarios $(CHAOS_GATED), MariaDB $(CHAOS_GATED_MARIADB); 10 and 11 with fence_docker in the nodes; fast takeover $(CHAOS_GATED_FAST); see README"
 	$(GO) test -tags chaos -timeout 25m ./chaos/ -chaos.trials $(CHAOS_GATE_TRIALS) -chaos.only $(CHAOS_GATED)
 	$(GO) test -tags chaos -timeout 15m ./chaos/ -chaos.engine mariadb -chaos.trials $(CHAOS_GATE_TRIALS) -chaos.only $(CHAOS_GATED_MARIADB)
+	$(GO) test -tags chaos -timeout 15m ./chaos/ -chaos.fence on -chaos.fast-takeover on -chaos.trials $(CHAOS_GATE_TRIALS) -chaos.only $(CHAOS_GATED_FAST) -chaos.out results/gate-fast.md
 
 # Unit tests only: no ZooKeeper, no databases.
 unit:
