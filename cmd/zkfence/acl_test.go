@@ -42,7 +42,7 @@ func aclPaths(t *testing.T) (open, protected string) {
 // path ACL under credentials, and a wrong password, as problems (issue 16,
 // item 6), naming the user and never the password.
 func TestCheckReportsLockPathACLProblems(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	open, protected := aclPaths(t)
 	tests := []struct {
 		name, lock, auth, want string
@@ -78,7 +78,7 @@ func TestCheckReportsLockPathACLProblems(t *testing.T) {
 // 16, items 2 and 6): run exits 78 as soon as ZooKeeper answers, the child
 // never starts, and the message names the user, never the password.
 func TestZooKeeperRefusalsExit78(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	open, protected := aclPaths(t)
 	tests := []struct {
 		name, lock, auth, want string

@@ -31,7 +31,7 @@ func runBackup(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestBackupCommandRefusesBadFlags(t *testing.T) {
-	needZK(t) // needs the built binary
+	needBinaryAndZK(t) // needs the built binary
 	for _, args := range [][]string{
 		{"--to", "/tmp/x"},
 		{"--engine", "oracle", "--to", "/tmp/x"},
@@ -47,7 +47,7 @@ func TestBackupCommandRefusesBadFlags(t *testing.T) {
 }
 
 func TestBackupCommandPostgres(t *testing.T) {
-	needZK(t) // needs the built binary; also a real PostgreSQL
+	needBinaryAndZK(t) // needs the built binary; also a real PostgreSQL
 	dir := dbtest.TempDir(t)
 	data, sock, cat := filepath.Join(dir, "pg"), filepath.Join(dir, "sock"), filepath.Join(dir, "backups")
 	if err := dbtest.Init(dbtest.Postgres, data); err != nil {

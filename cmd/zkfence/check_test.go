@@ -19,7 +19,7 @@ func runCheck(t *testing.T, args ...string) (int, string) {
 }
 
 func TestCheckGoodAndBrokenSetups(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p := lockPath(t)
 	fast := append([]string{"--zk", server.Addr(), "--lock", p}, fastFlags...)
 	tests := []struct {
@@ -57,7 +57,7 @@ func TestCheckGoodAndBrokenSetups(t *testing.T) {
 }
 
 func TestCheckStorageAndRestoreChangeNothing(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	corrupt := fstest.LoopImageOf(t, 64, "ext4", fstest.Ext4Corrupt)
 	target, data := filepath.Join(dir, "mnt"), filepath.Join(dir, "data")
@@ -84,7 +84,7 @@ func TestCheckStorageAndRestoreChangeNothing(t *testing.T) {
 }
 
 func TestCheckReportsTheHolderAndTakesNoLock(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p := lockPath(t)
 	holder := startWrapper(t, nil, runArgs(server.Addr(), p, "--", "sleep", "3600")...)
 	holder.waitLog(`msg="child started"`, 15*time.Second)

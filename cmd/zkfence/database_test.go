@@ -69,7 +69,7 @@ var (
 func TestDatabasesShutDownCleanlyOnDockerStop(t *testing.T) {
 	for _, engine := range []string{dbtest.Postgres, dbtest.MySQL} {
 		t.Run(engine, func(t *testing.T) {
-			needZK(t)
+			needBinaryAndZK(t)
 			p, dir := lockPath(t), dbtest.TempDir(t)
 			data := filepath.Join(dir, "data")
 			if err := dbtest.Init(engine, data); err != nil {
@@ -104,7 +104,7 @@ func TestDatabasesShutDownCleanlyOnDockerStop(t *testing.T) {
 }
 
 func TestRestoreAtStartThroughZkfence(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	engine := dbtest.Postgres
 	p, dir := lockPath(t), dbtest.TempDir(t)
 	data, catalog := filepath.Join(dir, "data"), filepath.Join(dir, "catalog")
@@ -150,7 +150,7 @@ func TestRestoreAtStartThroughZkfence(t *testing.T) {
 }
 
 func TestRestoreRequiredWithoutBackupStartsNothing(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), dbtest.TempDir(t)
 	marker := filepath.Join(dir, "started")
 	w := startWrapper(t, nil, runArgs(server.Addr(), p, "--data-dir", filepath.Join(dir, "data"), "--engine", "postgres",

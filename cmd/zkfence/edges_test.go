@@ -73,7 +73,7 @@ func holderNode(t *testing.T, conn *zk.Conn, p string) string {
 // must get SIGKILL at once, not the stop signal and the grace: a child that
 // traps SIGTERM for 3 s would otherwise write next to the new holder's.
 func TestDeletedLockNodeKillsTheChildAtOnce(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	a := startWrapper(t, []string{"DIR=" + dir, "NAME=a"}, edgeArgs(server.Addr(), p, "--", "sh", "-c", trappingChild)...)
 	a.waitLog(`msg="child started"`, 15*time.Second)
@@ -104,7 +104,7 @@ func TestDeletedLockNodeKillsTheChildAtOnce(t *testing.T) {
 // before the contender's starts. The freeze guard is off, as in a container
 // without CAP_SYS_ADMIN, so zkfence has to do it itself.
 func TestBlockedStderrDoesNotDelayTheStop(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	proxy := zkserver.NewProxy(t, server.Addr())
 	r, w, err := os.Pipe()
@@ -176,7 +176,7 @@ while [ $i -lt 600 ]; do echo "tick 0 $(date +%s%N)" >> "$DIR/fsck"; sleep 0.05;
 // the lease's kill deadline. A checker that ignores SIGTERM, still running
 // when ZooKeeper is cut off, is killed with its group when the lease ends.
 func TestFsckIgnoringSIGTERMDiesBeforeTheKillDeadline(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	loop := fstest.LoopImage(t, 64)
 	bin := filepath.Join(dir, "bin")
@@ -220,7 +220,7 @@ func TestFsckIgnoringSIGTERMDiesBeforeTheKillDeadline(t *testing.T) {
 // device itself could not ask of it (the device must be checked and mounted
 // before its record can be read).
 func TestNextHolderWaitsOutAnUncleanPredecessorBeforeTouchingTheDevice(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	loop := fstest.LoopImage(t, 64)
 	spy, err := fstest.NewFsckSpy(dir)

@@ -13,7 +13,7 @@ import (
 var ensembleOpts = zkserver.Options{TickTime: 200 * time.Millisecond, SyncLimit: 2, MaxSessionTimeout: 10 * time.Second}
 
 func TestLeaderKillDoesNotCostTheLock(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	ens := zkserver.StartEnsemble(t, 3, ensembleOpts)
 	dir := t.TempDir()
 	// T = 10s: the stop would begin 6.2s after the last renewal, more than
@@ -46,7 +46,7 @@ func TestLeaderKillDoesNotCostTheLock(t *testing.T) {
 }
 
 func TestIsolatedFollowerHolderDiesBeforeContenderIsGranted(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	ens := zkserver.StartEnsemble(t, 3, ensembleOpts)
 	followers := ens.Followers()
 	if len(followers) < 2 {

@@ -56,7 +56,7 @@ func TestFrozenHolderIsReplacedAndItsChildNeverWritesAfter(t *testing.T) {
 }
 
 func testFrozenHolder(t *testing.T, guard string) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, vol := lockPath(t), tmpfsVolume(t)
 	env := []string{"MNT=" + vol}
 	args := runArgs(server.Addr(), p, "--freeze-guard", guard, "--mount", vol, "--claim-volume", "--lock-delay", "2s",
@@ -147,7 +147,7 @@ func waitLines(t *testing.T, path string, w *wrapper, n int) {
 }
 
 func TestLockDelayIsWaitedOutAndLogged(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, vol := lockPath(t), tmpfsVolume(t)
 	a := startWrapper(t, nil, runArgs(server.Addr(), p, "--mount", vol, "--claim-volume", "--", "sleep", "3600")...)
 	a.waitLog(`msg="child started"`, 20*time.Second)
@@ -170,7 +170,7 @@ func TestLockDelayIsWaitedOutAndLogged(t *testing.T) {
 }
 
 func TestFenceRecordRefusals(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	tests := []struct {
 		name   string
 		record func(lockPath string) *fence.Record

@@ -29,7 +29,7 @@ func TestFailingFenceAgent(t *testing.T) {
 }
 
 func testFailingFenceAgent(t *testing.T, required bool) {
-	needZK(t)
+	needBinaryAndZK(t)
 	const lockDelay = 3 * time.Second
 	p, vol := lockPath(t), tmpfsVolume(t)
 	agent, agentDir := writeAgent(t, `echo "fence device unreachable" >&2; exit 1`)
@@ -107,7 +107,7 @@ func fstestMounted(vol string, b *wrapper) bool {
 // BUG (runner/takeover.go, fencePrevious): it fences prev.FenceID even when
 // it equals r.cfg.FenceID. This test fails until that is fixed.
 func TestNoSelfFence(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, vol := lockPath(t), tmpfsVolume(t)
 	agent, agentDir := writeAgent(t, `case "$action" in off|on|monitor) exit 0;; status) exit 2;; esac; exit 1`)
 	args := runArgs(server.Addr(), p, "--mount", vol, "--claim-volume", "--lock-delay", "2s", "--fence-id", "node-a",

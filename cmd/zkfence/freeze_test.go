@@ -27,7 +27,7 @@ while :; do echo "tick 0 $(date +%s%N)" >> "$DIR/ticks"; sleep 0.02; done
 // contender's child starts, nothing of the holder ran after the freeze, and
 // the holder exits 137.
 func TestFreezeGuardKillsAFrozenHolder(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	f := freezer.ForTest(t, "zkfence-cmd-test", true)
 	p, dirA, dirB := lockPath(t), t.TempDir(), t.TempDir()
 	a := startWrapper(t, []string{"DIR=" + dirA}, runArgs(server.Addr(), p, "--freeze-guard", "on", "--", "sh", "-c", tickingChild)...)

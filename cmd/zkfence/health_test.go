@@ -50,7 +50,7 @@ func waitHTTP(t *testing.T, addr, path string, code int, want string) string {
 }
 
 func TestHealthEndpointsThroughTheStates(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p := lockPath(t)
 	proxy := zkserver.NewProxy(t, server.Addr())
 	aHTTP, bHTTP := httpAddr(t), httpAddr(t)
@@ -86,7 +86,7 @@ func TestHealthEndpointsThroughTheStates(t *testing.T) {
 }
 
 func TestMountProbesReachTheMetrics(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, vol := lockPath(t), tmpfsVolume(t)
 	addr := httpAddr(t)
 	w := startWrapper(t, nil, runArgs(server.Addr(), p, "--http", addr, "--mount", vol, "--claim-volume",

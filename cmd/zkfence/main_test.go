@@ -87,10 +87,13 @@ func TestMain(m *testing.M) {
 // which are shell scripts: xfs_io would hang on another test's frozen mount.
 const fsShutdownEnv = "ZKFENCE_TEST_FS_SHUTDOWN"
 
-func needZK(t *testing.T) {
+// needBinaryAndZK skips a test under -short, where TestMain neither
+// builds the zkfence binary nor starts ZooKeeper: a test that runs the
+// binary needs both set up, even one that never reaches ZooKeeper.
+func needBinaryAndZK(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("-short: no ZooKeeper")
+		t.Skip("-short: no zkfence binary, no ZooKeeper")
 	}
 }
 

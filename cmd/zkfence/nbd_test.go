@@ -106,7 +106,7 @@ done`
 // device each time, and after the new holder's clean stop e2fsck -fn finds
 // the file system clean.
 func TestNetworkBlockDeviceTakeover(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	for _, tool := range []string{"losetup", "mkfs.ext4", "e2fsck", "debugfs", "mountpoint"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s: %v", tool, err)

@@ -30,7 +30,7 @@ rmdir "$DIR/inside"
 func TestMutualExclusionAndHandoff(t *testing.T) {
 	for _, n := range []int{2, 5} {
 		t.Run(fmt.Sprintf("%d wrappers", n), func(t *testing.T) {
-			needZK(t)
+			needBinaryAndZK(t)
 			p, dir := lockPath(t), t.TempDir()
 			var ws []*wrapper
 			for i := 0; i < n; i++ {
@@ -84,7 +84,7 @@ while :; do sleep 0.05; done
 `
 
 func TestCutConnectionKillsChildBeforeContenderIsGranted(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	proxy := zkserver.NewProxy(t, server.Addr())
 	a := startWrapper(t, []string{"DIR=" + dir, "NAME=a"}, runArgs(proxy.Addr(), p, "--", "sh", "-c", loyalChild)...)
@@ -133,7 +133,7 @@ func waitFile(t *testing.T, path string, d time.Duration) time.Time {
 }
 
 func TestNegotiatedTimeoutBelowRequestedIsUsed(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	capped := zkserver.Start(t, zkserver.Options{TickTime: 200 * time.Millisecond, MaxSessionTimeout: 4 * time.Second})
 	marker := filepath.Join(t.TempDir(), "started")
 	// Safe with the requested 10s, unsafe with the 4s the server grants.
@@ -152,7 +152,7 @@ func TestNegotiatedTimeoutBelowRequestedIsUsed(t *testing.T) {
 }
 
 func TestSignalsReachTheChildAndTheLockIsReleased(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	script := `trap 'echo HUP >> "$DIR/got"' HUP; trap 'echo TERM >> "$DIR/got"; exit 7' TERM; echo ready > "$DIR/ready"; while :; do sleep 0.05; done`
 	w := startWrapper(t, []string{"DIR=" + dir}, runArgs(server.Addr(), p, "--", "sh", "-c", script)...)
@@ -171,7 +171,7 @@ func TestSignalsReachTheChildAndTheLockIsReleased(t *testing.T) {
 }
 
 func TestSignalWhileWaitingStartsNothing(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	holder := startWrapper(t, []string{"DIR=" + dir, "NAME=holder"}, runArgs(server.Addr(), p, "--", "sh", "-c", loyalChild)...)
 	holder.waitLog(`msg="child started"`, 15*time.Second)
@@ -190,7 +190,7 @@ func TestSignalWhileWaitingStartsNothing(t *testing.T) {
 }
 
 func TestUnreachableZooKeeperIsWaitedFor(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	proxy := zkserver.NewProxy(t, server.Addr())
 	proxy.Cut()
@@ -210,7 +210,7 @@ func TestUnreachableZooKeeperIsWaitedFor(t *testing.T) {
 }
 
 func TestChildExitCodes(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	dir := t.TempDir()
 	notExec := filepath.Join(dir, "not-executable")
 	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
@@ -240,7 +240,7 @@ func TestChildExitCodes(t *testing.T) {
 }
 
 func TestStatusShowsHolderAndWaiters(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	var ws []*wrapper
 	for _, name := range []string{"first", "second", "third"} {

@@ -17,7 +17,7 @@ import (
 var fastProbe = []string{"--probe-interval", "300ms", "--probe-timeout", "1s"}
 
 func TestOnlyTheHolderChecksAndMountsASharedDevice(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	loop := fstest.LoopImage(t, 64)
 	spy, err := fstest.NewFsckSpy(dir)
@@ -81,7 +81,7 @@ func TestOnlyTheHolderChecksAndMountsASharedDevice(t *testing.T) {
 }
 
 func TestStorageRefusedBeforeStart(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	corrupt := fstest.LoopImageOf(t, 64, "ext4", fstest.Ext4Corrupt)
 	tests := []struct {
 		name string
@@ -120,7 +120,7 @@ func TestStorageRefusedBeforeStart(t *testing.T) {
 func TestMountLostStopsTheChild(t *testing.T) {
 	for _, cut := range []string{"daemon killed", "daemon frozen"} {
 		t.Run(cut, func(t *testing.T) {
-			needZK(t)
+			needBinaryAndZK(t)
 			p := lockPath(t)
 			fuse := fstest.BindFS(t, t.TempDir())
 			args := append([]string{"--mount", fuse.Mnt, "--fstype", "fuse*", "--claim-volume", "--probe-timeout", "2s"}, fastProbe[:2]...)

@@ -46,7 +46,7 @@ func writeFakeAgent(t *testing.T, dir string) string {
 // is never taken over; and the old child never writes after the new one
 // started.
 func TestFastTakeoverFencesAFrozenHolder(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	agent := writeFakeAgent(t, dir)
 	portA, _ := zkserver.FreePort()
@@ -121,7 +121,7 @@ func TestFastTakeoverNeedsAFenceAgent(t *testing.T) {
 // death, so it fences the holder, which the agent confirms off, and only
 // then takes over: the holder is replaced, never run beside.
 func TestFastTakeoverAcrossAPartitionFencesFirst(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, dir := lockPath(t), t.TempDir()
 	agent := writeFakeAgent(t, dir)
 	portA, _ := zkserver.FreePort()

@@ -26,7 +26,7 @@ import (
 // The record's fence id is fenced because --fence-peers lists it: a record
 // alone does not choose whom the agent fences.
 func TestPreviousHolderNamedOnlyByTheVolumeIsFenced(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	const lockDelay = time.Minute // waiting it out would fail the test
 	p, vol, dir := lockPath(t), tmpfsVolume(t), t.TempDir()
 	agent := writeFakeAgent(t, dir)
@@ -93,7 +93,7 @@ func TestPreviousHolderNamedOnlyByTheVolumeIsFenced(t *testing.T) {
 // is not fenced, and with --fence-required B refuses (exit 96), naming the
 // id and --fence-peers, before it touches the volume.
 func TestVolumeHolderNotInFencePeersIsNotFenced(t *testing.T) {
-	needZK(t)
+	needBinaryAndZK(t)
 	p, vol, dir := lockPath(t), tmpfsVolume(t), t.TempDir()
 	agent := writeFakeAgent(t, dir)
 	env := func(name string) []string { return []string{"DIR=" + dir, "NAME=" + name, "FENCE_DIR=" + dir} }
