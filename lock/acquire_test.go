@@ -1,19 +1,18 @@
 package lock
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/google/uuid"
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
 func TestAcquireQueuesAndHandsOver(t *testing.T) {
@@ -218,28 +217,10 @@ func TestErrorAfterCreateDeletesTheNode(t *testing.T) {
 	// lockPath's cleanup checks that no node is left.
 }
 
-// syncBuffer is a log sink safe for the session's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
 // dialLogged is dial with the session's log kept in the returned buffer.
-func dialLogged(t *testing.T) (*Session, *syncBuffer) {
+func dialLogged(t *testing.T) (*Session, *testlog.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s, err := Dial(ctx, SessionConfig{Servers: []string{server.Addr()}, SessionTimeout: 10 * time.Second,
@@ -287,7 +268,7 @@ func TestOrphanOfOurOwnSessionIsNotWaitedOn(t *testing.T) {
 		t.Fatalf("Acquire with our own orphan %s ahead: %v", orphan, err)
 	}
 	requireOnlyNode(t, s, p, h.Node)
-	if n := logs.count(orphanLog); n != 1 {
+	if n := strings.Count(logs.String(), orphanLog); n != 1 {
 		t.Errorf("the orphan's deletion was logged %d times, want once", n)
 	}
 	s.deleteNode(h.Node)
@@ -317,7 +298,7 @@ func TestLostCreateRetriedOnALaggingServer(t *testing.T) {
 		t.Fatalf("Acquire behind its own orphan: %v", err)
 	}
 	requireOnlyNode(t, s, p, h.Node)
-	if n := logs.count(orphanLog); n != 1 {
+	if n := strings.Count(logs.String(), orphanLog); n != 1 {
 		t.Errorf("the orphan's deletion was logged %d times, want once", n)
 	}
 	s.deleteNode(h.Node)

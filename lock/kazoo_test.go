@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkfence/zkfence/internal/testlog"
 )
 
 // Kazoo's Lock (Python) on the same lock path as zkfence, against the test
@@ -28,7 +30,7 @@ const systemPython = "/usr/bin/python3"
 type kazooLock struct {
 	stdin  io.WriteCloser
 	lines  chan string
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 }
 
 func startKazoo(t *testing.T, path string, extraLockPatterns ...string) *kazooLock {
@@ -40,7 +42,7 @@ func startKazoo(t *testing.T, path string, extraLockPatterns ...string) *kazooLo
 	args := append([]string{"testdata/kazoo_lock.py", server.Addr(), path}, extraLockPatterns...)
 	cmd := exec.Command(systemPython, args...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1", "PYTHONNOUSERSITE=1"}
-	k := &kazooLock{lines: make(chan string, 8), stderr: &syncBuffer{}}
+	k := &kazooLock{lines: make(chan string, 8), stderr: &testlog.Buffer{}}
 	cmd.Stderr = k.stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -116,12 +118,6 @@ func (k *kazooLock) release(t *testing.T) {
 	if answer := k.next(t, 15*time.Second); answer != "released" {
 		t.Fatalf("Kazoo answered %q to release; stderr:\n%s", answer, k.stderr.String())
 	}
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestKazooWithExtraLockPatternsWaitsForZkfence: zkfence holds; Kazoo with

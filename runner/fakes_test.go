@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -248,24 +247,6 @@ func (f fakeRestorer) Restore(ctx context.Context, _ int64) error {
 		return nil
 	}
 	return f.restore(ctx)
-}
-
-// syncBuffer is a log output safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var errTreeSurvives = errors.New("pid 4243 survives SIGKILL (uninterruptible sleep)")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/internal/clock"
+	"github.com/zkfence/zkfence/internal/testlog"
 	"github.com/zkfence/zkfence/internal/zkserver"
 	"github.com/zkfence/zkfence/lock"
 )
@@ -188,7 +189,7 @@ func TestFastTakeoverCancelledWhileFencingIsNoFailedFence(t *testing.T) {
 	}
 	c := dialZK(t, srv.Addr())
 	ev := &events{}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	clk := clock.NewFake(time.Now())
 	cfg := Config{LockPath: p, Fencer: &fakeFencer{ev: ev, block: true}, FenceID: "node-c", Clock: clk,
 		Logger:       slog.New(slog.NewTextHandler(&logs, nil)),

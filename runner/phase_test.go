@@ -16,6 +16,7 @@ import (
 	"github.com/zkfence/zkfence/internal/clock"
 	"github.com/zkfence/zkfence/internal/fstest"
 	"github.com/zkfence/zkfence/internal/heldexec"
+	"github.com/zkfence/zkfence/internal/testlog"
 	"github.com/zkfence/zkfence/lock"
 	"github.com/zkfence/zkfence/supervise"
 )
@@ -37,7 +38,7 @@ type harness struct {
 	child   *fakeChild
 	storage *fakeStorage
 	sigs    chan os.Signal
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	cfg     Config
 	started chan struct{}
 	// stopAfter and killAfter place the lease's deadlines (never renewed).
@@ -48,7 +49,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	clk := clock.NewFake(time.Now()) // near real time: Stop's ctx counts in real time
 	ev := &events{}
-	h := &harness{t: t, clk: clk, ev: ev, sigs: make(chan os.Signal, 4), logs: &syncBuffer{},
+	h := &harness{t: t, clk: clk, ev: ev, sigs: make(chan os.Signal, 4), logs: &testlog.Buffer{},
 		started: make(chan struct{}), stopAfter: 4 * time.Second, killAfter: 8 * time.Second}
 	h.hold = &fakeHolding{ev: ev, state: lock.VersionedFenceState{Version: -1}}
 	h.locker = &fakeLocker{h: h.hold}
