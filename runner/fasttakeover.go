@@ -129,13 +129,22 @@ func (w *holderWatch) probe(ctx context.Context, addr string) bool {
 // fenceAndDelete fences the holder's node, records the fence, then deletes
 // its lock node: in that order, so that the lock changes hands only once
 // the old node is confirmed off.
+//
+// The fence state is read BEFORE the off, and only that read decides
+// whether the holder had recorded itself: with an agent that fences at the
+// storage (fence_scsi, fence_mpath) the holder's node runs on, and its own
+// unfence (action=on, which takeOver runs before it records itself) would
+// register its key again if it landed after the off. A holder seen
+// recorded before the off had unfenced before it; one that records itself
+// after the read is left unsettled (no FencedBy: the write below names the
+// version read), and the next holder fences it again, after its action=on.
 func (w *holderWatch) fenceAndDelete(ctx context.Context, node lock.ContenderNode, h lock.Holder) error {
-	if err := w.cfg.Fencer.Off(ctx, h.FenceID); err != nil {
-		return fmt.Errorf("FENCING FAILED: %w", err)
-	}
 	prev, err := w.sess.ReadFenceState(w.cfg.LockPath)
 	if err != nil {
 		return err
+	}
+	if err := w.cfg.Fencer.Off(ctx, h.FenceID); err != nil {
+		return fmt.Errorf("FENCING FAILED: %w", err)
 	}
 	if prev.Found() && prev.Token > node.Token {
 		return fmt.Errorf("the fence state names token %d, newer than the holder's %d", prev.Token, node.Token)

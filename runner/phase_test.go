@@ -449,7 +449,7 @@ func fencingPhases() []phase {
 				}
 				h.child.exit(0)
 			},
-			want: []string{"lock acquired", "fence off node-a", "fence state claimed", "unfence node-b", "storage prepare", "child started"},
+			want: []string{"lock acquired", "fence off node-a", "unfence node-b", "fence state claimed", "storage prepare", "child started"},
 			logs: []string{"previous holder fenced"},
 		},
 		{
@@ -531,7 +531,7 @@ func fencingPhases() []phase {
 				h.cfg.FencePeers = []string{"node-c", "node-a"}
 			},
 			drive: func(h *harness) { h.waitStarted(); h.child.exit(0) },
-			want:  []string{"fence off node-a", "fence state claimed", "unfence node-b", "storage prepare", "child started"},
+			want:  []string{"fence off node-a", "unfence node-b", "fence state claimed", "storage prepare", "child started"},
 		},
 		{
 			name:    "lease lost while fencing: nothing starts",

@@ -43,6 +43,13 @@ func (r *run) takeOver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Unfenced before we record ourselves, never after: a first waiter that
+	// fences us at the storage (fast takeover) and saw us recorded before
+	// its off then took a key we had already registered, and our action=on
+	// cannot land after its off and give the key back (fenceAndDelete).
+	if err := r.unfence(ctx); err != nil {
+		return err
+	}
 	ours := lock.FenceState{Service: r.cfg.LockPath, Token: r.lease.Token(), Holder: r.self.String(),
 		FenceID: r.cfg.FenceID, Updated: r.clock.Now().UTC(), Takeover: how}
 	next, err := withTimeout(ctx, func(ctx context.Context) (lock.VersionedFenceState, error) {
@@ -55,7 +62,7 @@ func (r *run) takeOver(ctx context.Context) error {
 		return err
 	}
 	r.fenceState = &next
-	return r.unfence(ctx)
+	return nil
 }
 
 // dealWithPrevious does what the previous holder's state asks of us and says

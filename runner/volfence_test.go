@@ -58,8 +58,8 @@ func volumeCases(now time.Time) []volumeCase {
 			lockWait: time.Hour,
 			takeover: "fenced node-a (volume record)",
 			phase: phase{
-				want: []string{"lock acquired", "storage readable", "fence off node-a", "fence state claimed",
-					"unfence node-b", "storage prepare", "child started"},
+				want: []string{"lock acquired", "storage readable", "fence off node-a", "unfence node-b",
+					"fence state claimed", "storage prepare", "child started"},
 				logs: []string{"the volume's fence record names one that did not release", "previous holder fenced"},
 			},
 		},
@@ -186,7 +186,7 @@ func volumeCases(now time.Time) []volumeCase {
 			lockWait: time.Hour,
 			takeover: "fenced node-x (volume record)",
 			phase: phase{
-				want: []string{"storage readable", "fence off node-x", "fence state claimed", "unfence node-b",
+				want: []string{"storage readable", "fence off node-x", "unfence node-b", "fence state claimed",
 					"storage prepare", "child started"},
 			},
 		},
