@@ -127,20 +127,24 @@ func (r *run) dealWithState(ctx context.Context, prev lock.VersionedFenceState) 
 	case prev.Released:
 		r.log.Info("previous holder released cleanly", "token", prev.Token, "holder", prev.Holder)
 		return "released", nil
-	case prev.FencedBy != "":
-		r.fenced, r.fencedToken = true, prev.Token
-		r.log.Info("previous holder was fenced, and confirmed off, by its first waiter", "token", prev.Token,
-			"holder", prev.Holder, "fence_id", prev.FenceID, "fenced_by", prev.FencedBy)
-		return "fenced " + prev.FenceID + " by " + prev.FencedBy, nil
 	case r.cfg.Fencer != nil && prev.FenceID != "" && prev.FenceID == r.cfg.FenceID:
 		// The agent would fence this very node. The previous holder ran
 		// here (a restarted container keeps its ID): wait it out instead.
+		// Even when its first waiter fenced it (FencedBy): with an agent
+		// that fences at the storage, that off only took the node's key
+		// away, the old holder's processes here live on, and our own
+		// action=on (the same id) gives the key back.
 		r.log.Warn("previous holder did not release cleanly and ran on this node (same fence id): not fencing ourselves; waiting out the lock-delay",
 			"token", prev.Token, "holder", prev.Holder, "fence_id", prev.FenceID)
 		if r.cfg.Fence == nil {
 			return "same node, no storage", nil
 		}
 		return "same node, waited lock-delay", r.waitLockDelay(ctx)
+	case prev.FencedBy != "":
+		r.fenced, r.fencedToken = true, prev.Token
+		r.log.Info("previous holder was fenced, and confirmed off, by its first waiter", "token", prev.Token,
+			"holder", prev.Holder, "fence_id", prev.FenceID, "fenced_by", prev.FencedBy)
+		return "fenced " + prev.FenceID + " by " + prev.FencedBy, nil
 	case r.cfg.Fencer != nil:
 		return r.fencePrevious(ctx, prev.FenceState)
 	case r.cfg.Fence == nil:
