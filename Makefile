@@ -28,8 +28,9 @@ deps:
 # (-chaos.fence auto), and they passed 5 of 5 trials each on PostgreSQL
 # with 0 overlap, 0 lost writes, 0 token regressions, linearizable, no PANIC
 # (README, "Fencing agents"); on MariaDB 3 of 3 each so far, not enough
-# trials to gate on. The gate runs 3 trials of each (about 10 minutes on
-# 2 cores, so that a whole make test stays near 20); make chaos runs 20.
+# trials to gate on. The gate runs 3 trials of each (about 13 minutes on
+# 2 cores with the fast-takeover line below; a whole make test took 21
+# minutes here, under nohup from a fresh clone); make chaos runs 20.
 CHAOS_GATED         := 1,2,3,4,5,6,7,8,9,10,11
 CHAOS_GATED_MARIADB := 1,6,9
 CHAOS_GATE_TRIALS   := 3
