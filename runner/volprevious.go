@@ -25,9 +25,10 @@ import (
 // confirmed, --fence-required refusing when that fails, FENCING FAILED
 // otherwise. Only a fence id listed in --fence-peers is fenced (r.peer): a
 // record is not trusted to choose whom root fences, and an id it names
-// that is not listed is a fence that failed. Every unreleased holder they name is dealt with, not only the
-// newest: a record on one volume must not decide for another's holder. A
-// holder confirmed off skips the lock-delay on its own records only
+// that is not listed is a fence that failed. Every unreleased holder they
+// name is dealt with, not only the newest: a record on one volume must not
+// decide for another's holder. A holder confirmed off skips the lock-delay
+// on its own records only
 // (r.fencedOnVolumes: token and holder). The same holds when the state
 // names only an older holder than a volume's record does
 // (dealWithPrevious: a state restored from a backup).
