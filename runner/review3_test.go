@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zkfence/zkfence/fence"
+	"github.com/zkfence/zkfence/internal/fstest"
 	"github.com/zkfence/zkfence/lock"
 )
 
@@ -151,6 +152,17 @@ func TestVolumeReadTimeoutIsNotFirst(t *testing.T) {
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
 	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
 	h.cfg.FencePeers = []string{"node-a", "node-x"}
+	stalledReadIsAFailedFence(t, h, fuse, "node-a")
+}
+
+// stalledReadIsAFailedFence runs h with fuse (a readable volume whose
+// record names an unreleased holder with fence id stale) frozen until the
+// early read gives up, then thaws it, and checks that the read that timed
+// out counted as a failed fence: the child does not start over the stale
+// record unless stale was fenced, FENCING FAILED is logged, and the child
+// starts only after a lock-delay (an hour, on h's clock) counted from then.
+func stalledReadIsAFailedFence(t *testing.T, h *harness, fuse *fstest.BindMount, stale string) {
+	t.Helper()
 	if err := fuse.Freeze(); err != nil {
 		t.Fatal(err)
 	}
@@ -167,14 +179,14 @@ func TestVolumeReadTimeoutIsNotFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	var fencedA, started bool
+	var fenced, started bool
 	for _, e := range h.ev.list() {
-		fencedA = fencedA || e == "fence off node-a"
+		fenced = fenced || e == "fence off "+stale
 		started = started || e == "child started"
 	}
-	if started && !fencedA {
-		t.Fatalf("the early read timed out and the child started at once over node-a's stale record, nobody fenced, "+
-			"no lock-delay from now; events %v", h.ev.list())
+	if started && !fenced {
+		t.Fatalf("the early read timed out and the child started at once over %s's stale record: nobody fenced it, "+
+			"no lock-delay counted from now; events %v", stale, h.ev.list())
 	}
 	h.waitTimers(2) // the lease follower and a lock-delay counted from now
 	h.clk.Advance(time.Hour)

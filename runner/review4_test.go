@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -64,41 +63,7 @@ func TestVolumeReadTimeoutIsAFailedFenceBesideOtherHolders(t *testing.T) {
 			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
 			h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
 			h.cfg.FencePeers = []string{"node-a", "node-u"}
-			if err := fuse.Freeze(); err != nil {
-				t.Fatal(err)
-			}
-			out := h.run()
-			h.waitEvent("storage readable")
-			deadline := time.Now().Add(fence.DefaultIOTimeout + 10*time.Second)
-			for !strings.Contains(h.logs.String(), "fence record not read before the storage checks") {
-				if time.Now().After(deadline) {
-					t.Fatalf("the early read did not give up; events %v", h.ev.list())
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if err := fuse.Thaw(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(300 * time.Millisecond)
-			var fencedU, started bool
-			for _, e := range h.ev.list() {
-				fencedU = fencedU || e == "fence off node-u"
-				started = started || e == "child started"
-			}
-			if started && !fencedU {
-				t.Fatalf("the early read of the stalled volume timed out and the child started at once over node-u's "+
-					"stale record: nobody fenced node-u, no lock-delay counted from now; events %v", h.ev.list())
-			}
-			h.waitTimers(2) // the lease follower and a lock-delay counted from now
-			h.clk.Advance(time.Hour)
-			h.waitStarted()
-			h.child.exit(0)
-			if err := h.awaitRun(out, 10*time.Second); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(h.logs.String(), "FENCING FAILED") {
-				t.Errorf("log lacks FENCING FAILED:\n%s", h.logs.String())
-			}
+			stalledReadIsAFailedFence(t, h, fuse, "node-u")
 		})
 	}
 }
