@@ -56,12 +56,12 @@ demo: deps build
 
 # make bench: the latency, safety, footprint and scale rows (latest.md), then
 # the storage table (bench/results/storage.md and storage.png) in its short
-# version: 5 s runs, 3 per arm. On the shared 2-core machine make bench took
-# about 50 minutes: 24 for the rows, 27 for the storage table. The full table
-# (60 s runs, 8 per arm; about 10 hours): make bench BENCHFLAGS='-storage full';
-# without it: BENCHFLAGS='-storage off'. The deadman
-# benchmark is bounded from outside: go test's -timeout did not stop it when it
-# waited forever for its spinners on a loaded machine (deadman/freeze_test.go).
+# version: 5 s runs, 6 per arm, every cell bare and through zkfence, A B B A.
+# The full table (60 s runs, 8 per arm; about 10 hours):
+# make bench BENCHFLAGS='-storage full'; without it: BENCHFLAGS='-storage off'.
+# The deadman benchmark is bounded from outside: go test's -timeout did not
+# stop it when it waited forever for its spinners on a loaded machine
+# (deadman/freeze_test.go).
 BENCHFLAGS ?=
 bench: deps build
 	$(GO) run ./bench -zkfence $(BIN) -out bench/results/latest.md $(BENCHFLAGS)

@@ -140,10 +140,19 @@ func throughputRow(metric, unit string, r armResults, cond string) row {
 	for i := range min(len(b), len(w)) {
 		pairs = append(pairs, w[i]/b[i])
 	}
+	paired := ratioCI(b, w)
 	return row{metric, fmt.Sprintf("%.3f", ratio), ">= 0.98",
-		fmt.Sprintf("ratio of medians: %s %.0f through zkfence / %.0f bare; adjacent pairs' ratios median %.3f, range %.3f-%.3f; runs bare [%s], zkfence [%s]; zkfence's own CPU while the clients ran: %s in %.0fs (%.3f%% of one core; it is not in the data path); %s; load avg during runs %.1f-%.1f",
-			unit, medianF(w), medianF(b), medianF(pairs), minF(pairs), maxF(pairs), listF(b), listF(w),
+		fmt.Sprintf("ratio of medians: %s %.0f through zkfence / %.0f bare; adjacent pairs' ratios: geometric mean %.3f, 95%% CI [%.3f, %.3f] (Student's t on the log ratios), range %.3f-%.3f; runs bare [%s], zkfence [%s]; zkfence's own CPU while the clients ran: %s in %.0fs (%.3f%% of one core; it is not in the data path); %s; load avg during runs %.1f-%.1f",
+			unit, medianF(w), medianF(b), paired.Value, paired.Lo, paired.Hi, minF(pairs), maxF(pairs), listF(b), listF(w),
 			cpu.Round(time.Microsecond), wall.Seconds(), share, cond, minF(loads), maxF(loads))}
+}
+
+func meanF(xs []float64) float64 {
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
 }
 
 func minF(xs []float64) float64 {

@@ -26,7 +26,7 @@ import (
 )
 
 var (
-	storageMode  = flag.String("storage", "short", "storage table: short (5s runs, 3 per arm), full (60s runs, 8 per arm; about 10 hours) or off")
+	storageMode  = flag.String("storage", "short", "storage table: short (5s runs, 6 per arm; about 45 minutes on an idle 2-core machine), full (60s runs, 8 per arm; about 10 hours) or off")
 	storageTime  = flag.Duration("storage-time", 0, "storage table: length of each measured client run (overrides -storage)")
 	storageReps  = flag.Int("storage-reps", 0, "storage table: runs per arm and cell (overrides -storage)")
 	storageTiers = flag.String("storage-tiers", "local,fuse,iops500,iops1000", "storage table: tiers, comma-separated (local, fuse, iopsN)")
@@ -53,7 +53,7 @@ type cell struct {
 }
 
 func storageSettings() (time.Duration, int, error) {
-	d, reps := 5*time.Second, 3
+	d, reps := 5*time.Second, 6
 	switch *storageMode {
 	case "short":
 	case "full":
@@ -247,8 +247,17 @@ func (s *storageRun) start(eng *engine, t *tier, wrapped bool, data string, extr
 	}
 	argv := append(eng.argv(data, run), extra...)
 	if wrapped {
-		s.locks++
-		zk := append([]string{s.e.zkfence, "run", "--zk", s.e.zk.Addr(), "--lock", fmt.Sprintf("/bench/storage-%d", s.locks), "--user", eng.user}, defaultFlags...)
+		zk := append([]string{s.e.zkfence, "run", "--zk", s.e.zk.Addr(), "--user", eng.user}, defaultFlags...)
+		if t != nil && t.mount != "" {
+			// As in production: the volume guarded (probed every 2s, its
+			// fence record's heartbeat written and fsynced every 1s), under
+			// one lock per volume, since a volume belongs to one lock path.
+			zk = append(zk, "--lock", "/bench/storage-volume-"+strings.ReplaceAll(strings.Trim(t.mount, "/"), "/", "-"),
+				"--mount", t.mount, "--fstype", t.fstype, "--claim-volume")
+		} else {
+			s.locks++
+			zk = append(zk, "--lock", fmt.Sprintf("/bench/storage-%d", s.locks))
+		}
 		argv = append(append(append(zk, eng.zkExtra...), "--"), argv...)
 	} else {
 		argv = append([]string{"setpriv", "--reuid=" + eng.user, "--regid=" + eng.user, "--clear-groups"}, argv...)

@@ -51,12 +51,13 @@ func (r *storageReport) write(dir string) ([]row, error) {
 func (r *storageReport) markdown() (string, string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Storage table: local disk against network-like storage, bare and through zkfence\n\n")
-	fmt.Fprintf(&b, "%s. Each cell: %d server runs bare and %d through `zkfence run`, interleaved A B, B A, ...; each run measures every workload of its server configuration for %s, single client thread, after warming the cache. Median transactions/s with its 95%% bootstrap interval; the ratio zkfence/bare with its 95%% interval (pairs resampled together). The whole table took %s on %d CPUs shared with other work (1-min load %s during the runs).\n\n",
-		time.Now().UTC().Format(time.RFC3339), r.reps, r.reps, r.d, r.took.Round(time.Second), runtime.NumCPU(), loadRange(r.loads))
+	fmt.Fprintf(&b, "%s. Each cell: %d server runs bare and %d through `zkfence run`, interleaved A B, B A, ...; each run measures every workload of its server configuration for %s, single client thread, after warming the cache. Median transactions/s with its 95%% bootstrap interval. zkfence / bare: the geometric mean of the %d pair ratios (run i through zkfence over run i bare, adjacent in time), with its 95%% interval (Student's t on the log ratios); the verdict says yes when the whole interval is at or above %.2f, NO when it is all below, and can't tell otherwise. The whole table took %s on %d CPUs shared with other work (1-min load %s during the runs).\n\n",
+		time.Now().UTC().Format(time.RFC3339), r.reps, r.reps, r.d, r.reps, ratioGoal, r.took.Round(time.Second), runtime.NumCPU(), loadRange(r.loads))
 	fmt.Fprintf(&b, "Tiers:\n\n")
 	for _, t := range r.tiers {
 		fmt.Fprintf(&b, "- **%s**: %s\n", t.name, t.note)
 	}
+	fmt.Fprintf(&b, "\nThrough zkfence, a tier with a mount point (every tier but local) is guarded as in production: `--mount` with its type, so zkfence probes it every 2 s (statfs, write, fsync, read) and writes and fsyncs its fence record's heartbeat every 1 s, in the tier's cgroup, so under its IOPS limit. On local, zkfence holds the lock and supervises the server, with no volume to guard (a local persistent volume).\n")
 	fmt.Fprintf(&b, "\nServers: MariaDB 10.11, innodb_flush_method=O_DIRECT, innodb_flush_log_at_trx_commit=1, sysbench %d tables x %d rows; PostgreSQL 15, synchronous_commit=on, WAL with O_DIRECT (wal_level=minimal, open_datasync), pgbench scale %d. The IOPS limit is on only while a client is measured.\n\n", *sbTables, *sbRows, *pgScale)
 	fmt.Fprintf(&b, "| server | workload | tier | bare tps | zkfence tps | zkfence / bare | >= %.2f? |\n|---|---|---|---|---|---|---|\n", ratioGoal)
 	yes, cant, no := 0, 0, 0

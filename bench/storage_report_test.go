@@ -26,6 +26,32 @@ func TestRatioCI(t *testing.T) {
 	}
 }
 
+// TestRatioCIFewPairs: three noisy pairs must not claim a verdict. These
+// are a real cell of a loaded run (MariaDB read-only, 1000 IOPS), whose
+// bootstrap interval [0.746, 0.902] said NO from three pairs.
+func TestRatioCIFewPairs(t *testing.T) {
+	r := ratioCI([]float64{898, 909, 583}, []float64{670, 820, 452})
+	if v := r.verdict(0.98, 3); v != "can't tell" {
+		t.Fatalf("verdict %q for %+v, want can't tell", v, r)
+	}
+	// The geometric mean of 0.746, 0.902, 0.775, and t(2) = 4.303 wide.
+	if r.Value < 0.80 || r.Value > 0.81 || r.Lo > 0.65 || r.Hi < 1.0 {
+		t.Fatalf("ratio %+v", r)
+	}
+	// Many consistent pairs: a narrow interval that tells.
+	var b, w []float64
+	for i := range 8 {
+		b = append(b, 1000+float64(i%3))
+		w = append(w, 995+float64(i%2))
+	}
+	if r := ratioCI(b, w); r.verdict(0.98, 8) != "yes" || r.Hi-r.Lo > 0.01 {
+		t.Fatalf("8 steady pairs: %+v", r)
+	}
+	if r := ratioCI([]float64{100, 0, 100}, []float64{100, 100, 100}); r.verdict(0.98, 3) != "can't tell" {
+		t.Fatalf("a zero run: %+v", r)
+	}
+}
+
 // TestStorageReport writes the Markdown and the chart from made-up runs.
 func TestStorageReport(t *testing.T) {
 	tiers := []*tier{{name: "local", note: "disk"}, {name: "fuse", note: "bindfs"}, {name: "iops500", note: "loop"}}

@@ -35,6 +35,8 @@ type tier struct {
 	name   string
 	note   string
 	dir    string // where the databases' data directories go
+	mount  string // the volume's mount point, which zkfence guards; "" for the local disk
+	fstype string // --fstype for mount
 	iops   int    // 0: no throttle
 	cgroup string // blkio cgroup directory
 	dev    string // "major:minor" of the throttled device
@@ -82,7 +84,8 @@ func makeTiers(base string, names []string, imageMB int) (*tierSet, error) {
 				return s, err
 			}
 			s.cleanups = append(s.cleanups, func() { b.Close() })
-			t.dir, t.note = mnt, "bindfs over the local disk, kernel attribute and name caches off (the chaos suite's shared FS)"
+			t.dir, t.mount, t.fstype = mnt, mnt, "fuse*"
+			t.note = "bindfs over the local disk, kernel attribute and name caches off (the chaos suite's shared FS)"
 		case strings.HasPrefix(name, "iops"):
 			n, err := strconv.Atoi(strings.TrimPrefix(name, "iops"))
 			if err != nil || n <= 0 {
@@ -93,7 +96,7 @@ func makeTiers(base string, names []string, imageMB int) (*tierSet, error) {
 					return s, err
 				}
 			}
-			t.dir, t.iops, t.dev = loopDir, n, loopDev
+			t.dir, t.mount, t.fstype, t.iops, t.dev = loopDir, loopDir, "ext4", n, loopDev
 			t.note = fmt.Sprintf("ext4 on a loop device (direct I/O to its image), %d read and %d write IOPS (blkio throttle)", n, n)
 		default:
 			return s, fmt.Errorf("unknown storage tier %q (want local, fuse, iopsN)", name)
