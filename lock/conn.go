@@ -15,6 +15,7 @@ type zkConn interface {
 	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
 	Delete(path string, version int32) error
 	GetACL(path string) ([]zk.ACL, *zk.Stat, error)
+	Multi(ops ...interface{}) ([]zk.MultiResponse, error)
 	SessionID() int64
 	Server() string
 	State() zk.State

@@ -22,6 +22,10 @@ import (
 //     is smaller (a new holder) or equal (the same holder marking its release).
 //   - Every write names the version it read (ZooKeeper's conditional set), so
 //     a stale holder that thaws can never overwrite a newer holder's state.
+//   - A holder's write is applied only while its own lock node exists (one
+//     multi: a check of the node and the conditional set), so a holder whose
+//     node a fast-takeover waiter deleted cannot record itself afterwards and
+//     go on to touch storage.
 //   - Released is set only by a holder whose child tree was confirmed dead and
 //     whose storage was let go; anything else leaves the state "not released"
 //     and the next holder treats the previous one as possibly still writing.
@@ -29,6 +33,10 @@ import (
 // ErrFenceStateChanged is returned when another holder wrote the fence state
 // since it was read: we are not the newest holder any more.
 var ErrFenceStateChanged = errors.New("fence state written by another holder")
+
+// ErrLockNodeGone is returned when the writer's lock node no longer exists:
+// the fence state was not written, and the lock is not ours.
+var ErrLockNodeGone = errors.New("our lock node is gone: the fence state was not written")
 
 // ErrFenceStateCorrupt is returned for a fence state node that is not ours to
 // read: too large, not JSON, or without a service or token.
@@ -103,12 +111,15 @@ func decodeFenceState(data []byte) (FenceState, error) {
 // WriteFenceState writes st over prev (as read by ReadFenceState, or as
 // returned by an earlier write) and returns the new versioned state. It
 // refuses a token smaller than prev's, and fails with ErrFenceStateChanged
-// when the node changed since prev was read. A write whose answer was lost
-// with the connection is looked up again: found as written, it succeeded;
-// found unchanged, it is tried again, until ctx ends.
-func (s *Session) WriteFenceState(ctx context.Context, lockPath string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
+// when the node changed since prev was read. When lockNode is not "" (a
+// holder writing about itself: Lease.Node, the node's full path on the
+// server), the write is applied only while
+// that node exists, and fails with ErrLockNodeGone otherwise. A write whose
+// answer was lost with the connection is looked up again: found as written,
+// it succeeded; found unchanged, it is tried again, until ctx ends.
+func (s *Session) WriteFenceState(ctx context.Context, lockPath, lockNode string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
 	for {
-		next, err := s.writeFenceState(lockPath, prev, st)
+		next, err := s.writeFenceState(lockPath, lockNode, prev, st)
 		if !retryable(err) {
 			return next, err
 		}
@@ -127,7 +138,7 @@ func (s *Session) WriteFenceState(ctx context.Context, lockPath string, prev Ver
 	}
 }
 
-func (s *Session) writeFenceState(lockPath string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
+func (s *Session) writeFenceState(lockPath, lockNode string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
 	if prev.Found() && st.Token < prev.Token {
 		return prev, fmt.Errorf("%w: it names token %d, ours is %d", ErrFenceStateChanged, prev.Token, st.Token)
 	}
@@ -136,12 +147,23 @@ func (s *Session) writeFenceState(lockPath string, prev VersionedFenceState, st 
 		return prev, err
 	}
 	p := s.abs(FenceStatePath(lockPath))
-	var stat *zk.Stat
-	if prev.Found() {
-		stat, err = s.conn.Set(p, data, prev.Version)
-	} else {
-		_, err = s.conn.Create(p, data, 0, s.creds.ACL())
-		stat = &zk.Stat{Version: 0}
+	var write any = &zk.SetDataRequest{Path: p, Data: data, Version: prev.Version}
+	if !prev.Found() {
+		write = &zk.CreateRequest{Path: p, Data: data, Acl: s.creds.ACL()}
+	}
+	ops := []any{write}
+	if lockNode != "" {
+		// Version -1: the check passes while the node exists, whatever its data.
+		ops = []any{&zk.CheckVersionRequest{Path: lockNode, Version: -1}, write}
+	}
+	res, err := s.conn.Multi(ops...)
+	if err != nil && len(res) == len(ops) {
+		// A failed multi names the operation that failed; the others
+		// answer ZRUNTIMEINCONSISTENCY or nothing.
+		if lockNode != "" && errors.Is(res[0].Error, zk.ErrNoNode) {
+			return prev, fmt.Errorf("%w (%s)", ErrLockNodeGone, lockNode)
+		}
+		err = res[len(res)-1].Error
 	}
 	switch {
 	case errors.Is(err, zk.ErrBadVersion), errors.Is(err, zk.ErrNodeExists), errors.Is(err, zk.ErrNoNode):
@@ -149,5 +171,9 @@ func (s *Session) writeFenceState(lockPath string, prev VersionedFenceState, st 
 	case err != nil:
 		return prev, fmt.Errorf("write fence state of %s: %w", lockPath, err)
 	}
-	return VersionedFenceState{FenceState: st, Version: stat.Version}, nil
+	version := int32(0) // a created node
+	if prev.Found() {
+		version = res[len(res)-1].Stat.Version
+	}
+	return VersionedFenceState{FenceState: st, Version: version}, nil
 }

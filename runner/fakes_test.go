@@ -103,6 +103,9 @@ type fakeHolding struct {
 	ev    *events
 	mu    sync.Mutex
 	state lock.VersionedFenceState
+	// nodeGone makes every write fail as ZooKeeper's does once our lock
+	// node was deleted (lock.ErrLockNodeGone).
+	nodeGone bool
 }
 
 func (h *fakeHolding) Lease() Lease { return h.lease }
@@ -116,6 +119,9 @@ func (h *fakeHolding) ReadFenceState(context.Context) (lock.VersionedFenceState,
 func (h *fakeHolding) WriteFenceState(_ context.Context, prev lock.VersionedFenceState, st lock.FenceState) (lock.VersionedFenceState, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.nodeGone {
+		return prev, lock.ErrLockNodeGone
+	}
 	if prev.Version != h.state.Version {
 		return prev, lock.ErrFenceStateChanged
 	}

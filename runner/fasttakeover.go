@@ -169,7 +169,7 @@ func (w *holderWatch) fenceAndDelete(ctx context.Context, node lock.ContenderNod
 	st.Takeover = prev.Takeover // the holder's own state (prev.Token == node.Token)
 	wctx, cancel := context.WithTimeout(ctx, zkTimeout)
 	defer cancel()
-	if _, err := w.sess.WriteFenceState(wctx, w.cfg.LockPath, prev, st); err != nil {
+	if _, err := w.sess.WriteFenceState(wctx, w.cfg.LockPath, "", prev, st); err != nil {
 		return err
 	}
 	return w.deleteHolder(node)

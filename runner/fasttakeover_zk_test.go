@@ -68,7 +68,7 @@ func TestFastTakeoverKeepsAnUnsettledEarlierHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.WriteFenceState(ctx, p, lock.VersionedFenceState{Version: -1},
+	if _, err := a.WriteFenceState(ctx, p, heldA.Node, lock.VersionedFenceState{Version: -1},
 		lock.FenceState{Service: p, Token: heldA.Token, Holder: "a", FenceID: "node-a", Updated: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

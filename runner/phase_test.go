@@ -280,6 +280,16 @@ func phases() []phase {
 			errIs:   []error{fence.ErrFenced},
 		},
 		{
+			name: "our lock node deleted before we recorded ourselves: refused before storage",
+			setup: func(h *harness) {
+				h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, Released: true}, Version: 3}
+				h.hold.nodeGone = true
+				h.withStorage()
+			},
+			notWant: []string{"storage prepare", "child started", "fence state claimed"},
+			errIs:   []error{fence.ErrFenced},
+		},
+		{
 			name: "a process under the lock that ignores SIGTERM dies when the lease ends",
 			setup: func(h *harness) {
 				s := h.withStorage()

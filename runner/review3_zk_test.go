@@ -136,7 +136,7 @@ func TestFastTakeoverKeepsAVolumeHolderNewerThanARestoredState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pSess.WriteFenceState(ctx, p, lock.VersionedFenceState{Version: -1},
+	if _, err := pSess.WriteFenceState(ctx, p, heldP.Node, lock.VersionedFenceState{Version: -1},
 		lock.FenceState{Service: p, Token: heldP.Token, Holder: "p", FenceID: "node-p", Released: true, Updated: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

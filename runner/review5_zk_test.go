@@ -83,7 +83,7 @@ func TestFastTakeoverHolderUnfencedAfterTheOffIsFencedAgain(t *testing.T) {
 	fencer := &onDuringOff{ev: ev}
 	fencer.hook = func() { // B thaws after the off: its action=on lands, its state is written
 		ev.add("B: unfence node-b")
-		if _, err := b.WriteFenceState(ctx, p, lock.VersionedFenceState{Version: -1},
+		if _, err := b.WriteFenceState(ctx, p, heldB.Node, lock.VersionedFenceState{Version: -1},
 			lock.FenceState{Service: p, Token: heldB.Token, Holder: bHolder.String(), FenceID: "node-b",
 				Updated: time.Now(), Takeover: "first"}); err != nil {
 			t.Errorf("B's fence state: %v", err)

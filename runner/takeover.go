@@ -55,7 +55,7 @@ func (r *run) takeOver(ctx context.Context) error {
 	next, err := withTimeout(ctx, func(ctx context.Context) (lock.VersionedFenceState, error) {
 		return r.holding.WriteFenceState(ctx, prev, ours)
 	})
-	if errors.Is(err, lock.ErrFenceStateChanged) {
+	if errors.Is(err, lock.ErrFenceStateChanged) || errors.Is(err, lock.ErrLockNodeGone) {
 		return fmt.Errorf("%w: %v", fence.ErrFenced, err)
 	}
 	if err != nil {

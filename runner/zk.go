@@ -137,7 +137,7 @@ func (h *zkHolding) ReadFenceState(ctx context.Context) (lock.VersionedFenceStat
 }
 
 func (h *zkHolding) WriteFenceState(ctx context.Context, prev lock.VersionedFenceState, st lock.FenceState) (lock.VersionedFenceState, error) {
-	return h.sess.WriteFenceState(ctx, h.path, prev, st)
+	return h.sess.WriteFenceState(ctx, h.path, h.lease.Node(), prev, st)
 }
 
 func (h *zkHolding) Release(ctx context.Context) error { return h.sess.Release(ctx, h.lease) }
