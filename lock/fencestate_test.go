@@ -13,15 +13,7 @@ import (
 // fsck and mount until its next lease check, after a waiter could hold the
 // lock. Found by the fourth adversarial review of the fencing issue.
 func TestFenceStateWriteNeedsOurLockNode(t *testing.T) {
-	needZK(t)
-	p := lockPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	a := dial(t, server.Addr(), 10*time.Second)
-	held, err := a.Acquire(ctx, AcquireOptions{Path: p})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, p, a, held := holdForFenceState(t)
 	st := FenceState{Service: p, Token: held.Token, Holder: "a", Updated: time.Now().UTC()}
 	created, err := a.WriteFenceState(ctx, p, held.Node, VersionedFenceState{Version: -1}, st)
 	if err != nil || created.Version != 0 {
@@ -62,15 +54,7 @@ func TestFenceStateWriteNeedsOurLockNode(t *testing.T) {
 // TestFenceStateCreateNeedsOurLockNode: the same for the first write of a
 // new lock path (a create, not a set).
 func TestFenceStateCreateNeedsOurLockNode(t *testing.T) {
-	needZK(t)
-	p := lockPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	a := dial(t, server.Addr(), 10*time.Second)
-	held, err := a.Acquire(ctx, AcquireOptions{Path: p})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, p, a, held := holdForFenceState(t)
 	if err := a.conn.Delete(held.Node, -1); err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +65,19 @@ func TestFenceStateCreateNeedsOurLockNode(t *testing.T) {
 	if now, err := a.ReadFenceState(p); err != nil || now.Found() {
 		t.Fatalf("a fence state was created without our node: %+v, %v", now, err)
 	}
+}
+
+// holdForFenceState takes a lock of the test's own on the shared server.
+func holdForFenceState(t *testing.T) (context.Context, string, *Session, Held) {
+	t.Helper()
+	needZK(t)
+	p := lockPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	a := dial(t, server.Addr(), 10*time.Second)
+	held, err := a.Acquire(ctx, AcquireOptions{Path: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, p, a, held
 }
