@@ -199,3 +199,48 @@ func (c *notSentMultiConn) Multi(ops ...interface{}) ([]zk.MultiResponse, error)
 	}
 	return c.zkConn.Multi(ops...)
 }
+
+// TestFenceStateMultiErrorsClassified: each way a holder's multi fails is
+// told apart from the others, against the server's own per-op answers.
+func TestFenceStateMultiErrorsClassified(t *testing.T) {
+	needZK(t)
+	p := lockPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := dial(t, server.Addr(), 10*time.Second)
+	held, err := a.Acquire(ctx, AcquireOptions{Path: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.deleteNode(held.Node)
+	st := FenceState{Service: p, Token: held.Token, Holder: "a", Updated: time.Now().UTC()}
+	other := FenceState{Service: p, Token: held.Token, Holder: "other", Updated: time.Now().UTC()}
+	// Created meanwhile by another writer: our create fails.
+	if _, err := a.WriteFenceState(ctx, p, "", VersionedFenceState{Version: -1}, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteFenceState(ctx, p, held.Node, VersionedFenceState{Version: -1}, st); !errors.Is(err, ErrFenceStateChanged) || errors.Is(err, ErrLockNodeGone) {
+		t.Fatalf("create over a state created meanwhile: %v, want ErrFenceStateChanged only", err)
+	}
+	// Deleted meanwhile: our set fails.
+	if err := a.conn.Delete(FenceStatePath(p), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteFenceState(ctx, p, held.Node, VersionedFenceState{FenceState: other, Version: 0}, st); !errors.Is(err, ErrFenceStateChanged) || errors.Is(err, ErrLockNodeGone) {
+		t.Fatalf("set of a state deleted meanwhile: %v, want ErrFenceStateChanged only", err)
+	}
+	// Our node gone and the state changed too: the node is what counts.
+	if _, err := a.WriteFenceState(ctx, p, "", VersionedFenceState{Version: -1}, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.conn.Delete(held.Node, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WriteFenceState(ctx, p, held.Node, VersionedFenceState{Version: -1}, st); !errors.Is(err, ErrLockNodeGone) {
+		t.Fatalf("our node gone and the state created meanwhile: %v, want ErrLockNodeGone", err)
+	}
+	if now, err := a.ReadFenceState(p); err != nil || now.Holder != "other" || now.Version != 0 {
+		t.Fatalf("state after the refused writes: %+v, %v", now, err)
+	}
+	a.conn.Delete(FenceStatePath(p), -1)
+}
