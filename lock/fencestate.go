@@ -115,27 +115,65 @@ func decodeFenceState(data []byte) (FenceState, error) {
 // holder writing about itself: Lease.Node, the node's full path on the
 // server), the write is applied only while
 // that node exists, and fails with ErrLockNodeGone otherwise. A write whose
-// answer was lost with the connection is looked up again: found as written,
-// it succeeded; found unchanged, it is tried again, until ctx ends.
+// answer was lost with the connection is looked up again: found as written
+// (FencedBy included: a waiter's record of a fence is not the holder's own
+// state), and, for a holder, its lock node found still there in the same
+// multi that finds the state unchanged since, it succeeded; found
+// unchanged, it is tried again, until ctx ends.
 func (s *Session) WriteFenceState(ctx context.Context, lockPath, lockNode string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
-	for {
-		next, err := s.writeFenceState(lockPath, lockNode, prev, st)
-		if !retryable(err) {
-			return next, err
-		}
+	next, err := s.writeFenceState(lockPath, lockNode, prev, st)
+	for retryable(err) {
 		if err := s.sleep(ctx, 200*time.Millisecond); err != nil {
 			return prev, fmt.Errorf("write fence state of %s: %w", lockPath, err)
 		}
 		now, rerr := s.ReadFenceState(lockPath)
 		switch {
+		case rerr != nil && !retryable(rerr):
+			return prev, rerr // not ours to read any more: not our write
 		case rerr != nil:
 			continue // still cut off: look again after the pause
-		case now.Found() && now.Token == st.Token && now.Holder == st.Holder && now.Released == st.Released:
-			return now, nil // the lost write was applied
+		case now.Found() && now.Token == st.Token && now.Holder == st.Holder && now.Released == st.Released &&
+			now.FencedBy == st.FencedBy:
+			// The lost write was applied, or one just like it. A holder's
+			// write was applied while its node existed, but the node may
+			// have gone since (a first waiter that read this state fenced
+			// the holder and deleted it): succeed only while it is there,
+			// as the multi would have.
+			if err = s.stillOurs(lockPath, lockNode, now); err == nil {
+				return now, nil
+			}
+			if !retryable(err) {
+				return prev, err
+			}
 		case now.Version != prev.Version:
 			return prev, fmt.Errorf("%w (%s)", ErrFenceStateChanged, lockPath)
+		default:
+			next, err = s.writeFenceState(lockPath, lockNode, prev, st)
 		}
 	}
+	return next, err
+}
+
+// stillOurs checks, in one multi, that lockNode (when not "") exists and
+// that the fence state is still at now's version.
+func (s *Session) stillOurs(lockPath, lockNode string, now VersionedFenceState) error {
+	if lockNode == "" {
+		return nil
+	}
+	ops := []any{&zk.CheckVersionRequest{Path: lockNode, Version: -1},
+		&zk.CheckVersionRequest{Path: s.abs(FenceStatePath(lockPath)), Version: now.Version}}
+	res, err := s.conn.Multi(ops...)
+	switch {
+	case err == nil:
+		return nil
+	case len(res) == len(ops) && errors.Is(res[0].Error, zk.ErrNoNode):
+		return fmt.Errorf("%w (%s)", ErrLockNodeGone, lockNode)
+	case len(res) == len(ops):
+		return fmt.Errorf("%w (%s)", ErrFenceStateChanged, lockPath)
+	case retryable(err):
+		return err
+	}
+	return fmt.Errorf("write fence state of %s: %w", lockPath, err)
 }
 
 func (s *Session) writeFenceState(lockPath, lockNode string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
