@@ -136,14 +136,13 @@ func (r *run) prepareStorage(ctx context.Context) error {
 // unmounted, or a call into the storage was abandoned still in the
 // filesystem (storageCall): either may still write from here.
 func (r *run) releaseStorage() bool {
-	// A lock that ZooKeeper says is gone, or a lease past its deadline,
-	// may be another node's by now, and that node may have written its own
-	// record: ours is read and written apart, and would land over it. The
-	// keeper stops writing then too (fenceValid); the record stays "not
-	// released", and the fence state in ZooKeeper decides for the next
-	// holder.
-	lockValid := !r.lockGone() && !r.lease.Overdue()
-	if r.claim != nil && !r.mountLost && lockValid { // a dead mount cannot take the write
+	// A lock that ZooKeeper says is gone (node deleted or not ours, session
+	// expired or replaced) may be another node's by now, and that node may
+	// have written its own record: ours is read and written apart, and
+	// would land over it. The record stays "not released"; the fence state
+	// in ZooKeeper (not released either: its write checks our node) decides
+	// for the next holder.
+	if r.claim != nil && !r.mountLost && !r.lockGone() { // a dead mount cannot take the write
 		err := r.storageCall(context.Background(), releaseTimeout, "release fence records", func(context.Context) error {
 			return fence.Release(r.guarded.Roots(), *r.claim, r.clock.Now())
 		})
