@@ -57,6 +57,8 @@ demo: deps build
 # make bench: the latency, safety, footprint and scale rows (latest.md), then
 # the storage table (bench/results/storage.md and storage.png) in its short
 # version: 5 s runs, 6 per arm, every cell bare and through zkfence, A B B A.
+# From a fresh clone on the idle 2-core machine make bench took 54 minutes,
+# 36 of them for the storage table.
 # The full table (60 s runs, 8 per arm; about 10 hours):
 # make bench BENCHFLAGS='-storage full'; without it: BENCHFLAGS='-storage off'.
 # The deadman benchmark is bounded from outside: go test's -timeout did not

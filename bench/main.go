@@ -46,6 +46,13 @@ func main() {
 	trials := flag.Int("trials", 20, "trials per measurement")
 	only := flag.String("only", "", "run only measurements whose name contains this")
 	flag.Parse()
+	if *storageAgain != "" {
+		if err := rerenderStorage(*storageAgain, *storageOut); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *out, *trials, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -31,7 +31,8 @@ var (
 	storageReps  = flag.Int("storage-reps", 0, "storage table: runs per arm and cell (overrides -storage)")
 	storageTiers = flag.String("storage-tiers", "local,fuse,iops500,iops1000", "storage table: tiers, comma-separated (local, fuse, iopsN)")
 	storageOnly  = flag.String("storage-only", "", "storage table: only the server configurations whose name contains this")
-	storageOut   = flag.String("storage-out", "bench/results", "storage table: directory for storage.md and storage.png")
+	storageOut   = flag.String("storage-out", "bench/results", "storage table: directory for storage.md, storage.png and storage.json (the runs)")
+	storageAgain = flag.String("storage-rerender", "", "draw the storage table again from this storage.json into -storage-out, measuring nothing")
 )
 
 // storageRun is one storage table in the making.
@@ -129,7 +130,7 @@ func storageTable(e *env) ([]row, error) {
 			}
 		}
 	}
-	rep := &storageReport{tiers: ts.tiers, configs: configs, cells: cells, d: d, reps: reps, took: time.Since(began), loads: s.loads}
+	rep := &storageReport{tiers: ts.tiers, configs: configs, cells: cells, d: d, reps: reps, took: time.Since(began), loads: s.loads, date: time.Now()}
 	return rep.write(*storageOut)
 }
 

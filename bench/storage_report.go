@@ -6,6 +6,7 @@ package main
 // server on the local disk).
 
 import (
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"os"
@@ -30,6 +31,8 @@ type storageReport struct {
 	reps    int
 	took    time.Duration
 	loads   []float64
+	date    time.Time // when the table was finished
+	note    string    // how it was made, when not by one plain run (storage.json)
 }
 
 func (r *storageReport) write(dir string) ([]row, error) {
@@ -38,6 +41,13 @@ func (r *storageReport) write(dir string) ([]row, error) {
 	}
 	md, counts := r.markdown()
 	if err := os.WriteFile(filepath.Join(dir, "storage.md"), []byte(md), 0o644); err != nil {
+		return nil, err
+	}
+	rec, err := json.MarshalIndent(r.record(), "", " ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "storage.json"), append(rec, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	if err := r.chart(filepath.Join(dir, "storage.png")); err != nil {
@@ -52,7 +62,10 @@ func (r *storageReport) markdown() (string, string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Storage table: local disk against network-like storage, bare and through zkfence\n\n")
 	fmt.Fprintf(&b, "%s. Each cell: %d server runs bare and %d through `zkfence run`, interleaved A B, B A, ...; each run measures every workload of its server configuration for %s, single client thread, after warming the cache. Median transactions/s with its 95%% bootstrap interval. zkfence / bare: the geometric mean of the %d pair ratios (run i through zkfence over run i bare, adjacent in time), with its 95%% interval (Student's t on the log ratios); the verdict says yes when the whole interval is at or above %.2f, NO when it is all below, and can't tell otherwise. The whole table took %s on %d CPUs shared with other work (1-min load %s during the runs).\n\n",
-		time.Now().UTC().Format(time.RFC3339), r.reps, r.reps, r.d, r.reps, ratioGoal, r.took.Round(time.Second), runtime.NumCPU(), loadRange(r.loads))
+		r.date.UTC().Format(time.RFC3339), r.reps, r.reps, r.d, r.reps, ratioGoal, r.took.Round(time.Second), runtime.NumCPU(), loadRange(r.loads))
+	if r.note != "" {
+		fmt.Fprintf(&b, "%s\n\n", r.note)
+	}
 	fmt.Fprintf(&b, "Tiers:\n\n")
 	for _, t := range r.tiers {
 		fmt.Fprintf(&b, "- **%s**: %s\n", t.name, t.note)
@@ -91,11 +104,46 @@ func (r *storageReport) markdown() (string, string) {
 	}
 	counts := fmt.Sprintf("%d / %d / %d", yes, cant, no)
 	fmt.Fprintf(&b, "\nzkfence/bare >= %.2f with the whole interval above it: %d cells; interval too wide to tell: %d; interval below: %d.\n", ratioGoal, yes, cant, no)
+	r.pooled(&b)
 	fmt.Fprintf(&b, "\nRuns (transactions/s, in order):\n\n")
 	r.each(func(c dbConfig, w workload, t *tier, x *cell) {
 		fmt.Fprintf(&b, "- %s, %s, %s: bare [%s], zkfence [%s]\n", c.name, w.name, t.name, listF(x.bare), listF(x.zk))
 	})
 	return b.String(), counts
+}
+
+// pooled writes zkfence/bare over many cells at once: every pair of the
+// cells of a tier, of a server, and of the whole table, as one sample of
+// pair ratios (geometric mean, Student's t). It answers what one cell's
+// few runs cannot: whether zkfence costs anything on that storage or that
+// server on average, with an interval narrow enough to tell.
+func (r *storageReport) pooled(b *strings.Builder) {
+	type group struct {
+		name   string
+		keep   func(dbConfig, *tier) bool
+		bs, ws []float64
+	}
+	var groups []*group
+	for _, t := range r.tiers {
+		groups = append(groups, &group{name: "tier " + t.name, keep: func(_ dbConfig, x *tier) bool { return x == t }})
+	}
+	for _, c := range r.configs {
+		groups = append(groups, &group{name: c.name, keep: func(x dbConfig, _ *tier) bool { return x.name == c.name }})
+	}
+	groups = append(groups, &group{name: "the whole table", keep: func(dbConfig, *tier) bool { return true }})
+	r.each(func(c dbConfig, _ workload, t *tier, x *cell) {
+		n := min(len(x.bare), len(x.zk))
+		for _, g := range groups {
+			if g.keep(c, t) {
+				g.bs, g.ws = append(g.bs, x.bare[:n]...), append(g.ws, x.zk[:n]...)
+			}
+		}
+	})
+	fmt.Fprintf(b, "\n## zkfence / bare pooled over cells\n\nEvery pair of the cells named, as one sample (geometric mean of the pair ratios, Student's t on their logs).\n\n| cells | pairs | zkfence / bare | >= %.2f? |\n|---|---|---|---|\n", ratioGoal)
+	for _, g := range groups {
+		ci := ratioCI(g.bs, g.ws)
+		fmt.Fprintf(b, "| %s | %d | %.3f [%.3f, %.3f] | %s |\n", g.name, len(g.bs), ci.Value, ci.Lo, ci.Hi, ci.verdict(ratioGoal, len(g.bs)))
+	}
 }
 
 // each visits the cells in table order.

@@ -66,7 +66,7 @@ func TestStorageReport(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	r := &storageReport{tiers: tiers, configs: configs, cells: cells, d: 5 * time.Second, reps: 3, took: time.Minute}
+	r := &storageReport{tiers: tiers, configs: configs, cells: cells, d: 5 * time.Second, reps: 3, took: time.Minute, date: time.Now()}
 	rows, err := r.write(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +85,19 @@ func TestStorageReport(t *testing.T) {
 	}
 	if len(rows) != 1 || !strings.Contains(rows[0].Value, " / ") {
 		t.Fatalf("rows %+v", rows)
+	}
+	for _, want := range []string{"pooled over cells", "| tier iops500 | 24 |", "| the whole table |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("storage.md lacks %q", want)
+		}
+	}
+	// Drawn again from storage.json, the table is the same.
+	again := t.TempDir()
+	if err := rerenderStorage(filepath.Join(dir, "storage.json"), again); err != nil {
+		t.Fatal(err)
+	}
+	if md2, err := os.ReadFile(filepath.Join(again, "storage.md")); err != nil || string(md2) != string(md) {
+		t.Fatalf("storage.md drawn again from storage.json differs (%v):\n%s", err, md2)
 	}
 	if os.Getenv("STORAGE_PNG") != "" {
 		b, _ := os.ReadFile(filepath.Join(dir, "storage.png"))
