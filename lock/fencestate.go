@@ -113,13 +113,13 @@ func decodeFenceState(data []byte) (FenceState, error) {
 // refuses a token smaller than prev's, and fails with ErrFenceStateChanged
 // when the node changed since prev was read. When lockNode is not "" (a
 // holder writing about itself: Lease.Node, the node's full path on the
-// server), the write is applied only while
-// that node exists, and fails with ErrLockNodeGone otherwise. A write whose
-// answer was lost with the connection is looked up again: found as written
-// (FencedBy included: a waiter's record of a fence is not the holder's own
-// state), and, for a holder, its lock node found still there in the same
-// multi that finds the state unchanged since, it succeeded; found
-// unchanged, it is tried again, until ctx ends.
+// server), the write is applied only while that node exists, and fails with
+// ErrLockNodeGone otherwise. A write whose answer was lost with the
+// connection is looked up again: found as written (FencedBy included: a
+// waiter's record of a fence is not the holder's own state) and, for a
+// holder, its lock node still there in the same multi that finds the state
+// unchanged since, it succeeded; found unchanged, it is tried again, until
+// ctx ends.
 func (s *Session) WriteFenceState(ctx context.Context, lockPath, lockNode string, prev VersionedFenceState, st FenceState) (VersionedFenceState, error) {
 	next, err := s.writeFenceState(lockPath, lockNode, prev, st)
 	for retryable(err) {
@@ -201,7 +201,9 @@ func (s *Session) writeFenceState(lockPath, lockNode string, prev VersionedFence
 		if lockNode != "" && errors.Is(res[0].Error, zk.ErrNoNode) {
 			return prev, fmt.Errorf("%w (%s)", ErrLockNodeGone, lockNode)
 		}
-		err = res[len(res)-1].Error
+		if e := res[len(res)-1].Error; e != nil {
+			err = e
+		}
 	}
 	switch {
 	case errors.Is(err, zk.ErrBadVersion), errors.Is(err, zk.ErrNodeExists), errors.Is(err, zk.ErrNoNode):
@@ -211,7 +213,11 @@ func (s *Session) writeFenceState(lockPath, lockNode string, prev VersionedFence
 	}
 	version := int32(0) // a created node
 	if prev.Found() {
-		version = res[len(res)-1].Stat.Version
+		stat := res[len(res)-1].Stat
+		if stat == nil {
+			return prev, fmt.Errorf("write fence state of %s: no stat in the answer", lockPath)
+		}
+		version = stat.Version
 	}
 	return VersionedFenceState{FenceState: st, Version: version}, nil
 }
