@@ -26,7 +26,7 @@ func TestFencedHolderSkipsOnlyItsOwnRecordsLockDelay(t *testing.T) {
 	root := t.TempDir()
 	h.withStorage().roots = []string{root}
 	h.cfg.Fence = &FenceConfig{LockDelay: 5 * time.Second}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-c"
+	h.withFencer("node-c")
 	h.stopAfter, h.killAfter = time.Minute, time.Minute+4*time.Second
 	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, FenceID: "node-b",
 		Takeover: "FENCING FAILED, waited lock-delay", FencedBy: "node-c"}, Version: 3}
@@ -61,7 +61,7 @@ func TestFencedHoldersOwnRecordNeedsNoLockDelay(t *testing.T) {
 	root := t.TempDir()
 	h.withStorage().roots = []string{root}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-c"
+	h.withFencer("node-c")
 	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41, FenceID: "node-b"}, Version: 3}
 	if err := fence.Write(root, fence.Record{Service: "/svc", Token: 41, Holder: "b", Heartbeat: h.clk.Now().UTC()}); err != nil {
 		t.Fatal(err)

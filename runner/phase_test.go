@@ -119,6 +119,13 @@ func (h *harness) withStorage() *fakeStorage {
 	return h.storage
 }
 
+// withFencer gives the run a fake fence agent and this node's fence id.
+func (h *harness) withFencer(fenceID string) *fakeFencer {
+	f := &fakeFencer{ev: h.ev}
+	h.cfg.Fencer, h.cfg.FenceID = f, fenceID
+	return f
+}
+
 type phase struct {
 	name    string
 	setup   func(h *harness)

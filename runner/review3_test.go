@@ -36,7 +36,7 @@ func TestVolumeFenceSkipsOnlyTheFencedHoldersRecords(t *testing.T) {
 	s := h.withStorage()
 	s.roots, s.readable = []string{planted, real}, []string{planted, real}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.withFencer("node-b")
 	h.cfg.FencePeers = []string{"node-a", "node-x"}
 	now := h.clk.Now().UTC()
 	if err := fence.Write(planted, fence.Record{Service: "/svc", Token: 41, Holder: volumeHolder("node-x"),
@@ -95,7 +95,7 @@ func TestVolumeNewerThanTheFenceStateIsDealtWith(t *testing.T) {
 	s := h.withStorage()
 	s.roots, s.readable = []string{root}, []string{root}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.withFencer("node-b")
 	h.cfg.FencePeers = []string{"node-a", "node-x"}
 	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 30,
 		Holder: volumeHolder("node-p"), FenceID: "node-p", Released: true}, Version: 3}
@@ -150,7 +150,7 @@ func TestVolumeReadTimeoutIsNotFirst(t *testing.T) {
 	s := h.withStorage()
 	s.roots, s.readable = []string{fuse.Mnt}, []string{fuse.Mnt}
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.withFencer("node-b")
 	h.cfg.FencePeers = []string{"node-a", "node-x"}
 	stalledReadIsAFailedFence(t, h, fuse, "node-a")
 }
@@ -221,7 +221,7 @@ func TestVolumeFenceIsNotSuppressedByAnotherVolumesRecord(t *testing.T) {
 			s := h.withStorage()
 			s.roots, s.readable = []string{planted, real}, []string{planted, real}
 			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
-			h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+			h.withFencer("node-b")
 			h.cfg.FencePeers = []string{"node-a", "node-x"}
 			stale := h.clk.Now().Add(-2 * time.Hour).UTC()
 			if err := fence.Write(planted, fence.Record{Service: "/svc", Token: 41, Holder: plantedHolder, Heartbeat: stale}); err != nil {

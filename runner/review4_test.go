@@ -61,7 +61,7 @@ func TestVolumeReadTimeoutIsAFailedFenceBesideOtherHolders(t *testing.T) {
 			s.roots, s.readable = roots, roots
 			h.hold.state = c.state
 			h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}
-			h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+			h.withFencer("node-b")
 			h.cfg.FencePeers = []string{"node-a", "node-u"}
 			stalledReadIsAFailedFence(t, h, fuse, "node-u")
 		})
@@ -90,7 +90,7 @@ func TestFencedTokenDoesNotVouchForAnotherServicesRecord(t *testing.T) {
 	s := h.withStorage()
 	s.roots = []string{root} // a device: not readable before Prepare
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour, TakeOver: true}
-	h.cfg.Fencer, h.cfg.FenceID = &fakeFencer{ev: h.ev}, "node-b"
+	h.withFencer("node-b")
 	h.hold.state = lock.VersionedFenceState{FenceState: lock.FenceState{Service: "/svc", Token: 41,
 		Holder: volumeHolder("node-a"), FenceID: "node-a"}, Version: 3}
 	writeRecord(t, root, fence.Record{Service: "/other", Token: 41, Holder: volumeHolder("node-z"),

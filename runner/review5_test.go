@@ -16,8 +16,7 @@ import (
 // holder seen recorded had its key back before the off took it away.
 func TestHolderUnfencesBeforeItRecordsItself(t *testing.T) {
 	h := newHarness(t)
-	f := &fakeFencer{ev: h.ev}
-	h.cfg.Fencer, h.cfg.FenceID = f, "node-b"
+	h.withFencer("node-b")
 	h.hold.state = unclean
 	h.withStorage()
 	h.cfg.Fence = &FenceConfig{LockDelay: time.Hour}

@@ -29,8 +29,7 @@ import (
 //     pages) writes before A's wrapper kills it, beside B's child.
 func TestFencedByOnOurOwnFenceIDIsWaitedOut(t *testing.T) {
 	h := newHarness(t)
-	f := &fakeFencer{ev: h.ev}
-	h.cfg.Fencer, h.cfg.FenceID = f, "node-a"
+	h.withFencer("node-a")
 	h.hold.state = unclean // {41, node-a}
 	h.hold.state.FencedBy = "node-c"
 	h.withStorage()
